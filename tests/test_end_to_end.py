@@ -1,0 +1,44 @@
+"""Real fits on real UCR data through the public API and the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voice2series import V2SClassifier
+from voice2series.datasets import load_ucr
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_gunpoint_well_above_chance():
+    X_train, y_train = load_ucr("GunPoint", "train")
+    X_test, y_test = load_ucr("GunPoint", "test")
+    clf = V2SClassifier(max_epochs=40, random_state=0).fit(X_train, y_train)
+    # Chance is 0.5 (classes are balanced); the default reaches ~0.9 with 100 epochs.
+    assert clf.score(X_test, y_test) >= 0.75
+
+
+def test_cli_run_prints_accuracy_as_json():
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "run", "ItalyPowerDemand", "--max-epochs", "2", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT.parent,  # the CLI must not depend on the working directory
+    )
+    result = json.loads(completed.stdout)
+    assert result["dataset"] == "ItalyPowerDemand" and result["n_test"] == 1029
+    assert 0.0 <= result["accuracy"] <= 1.0 and result["epochs"] <= 2
+
+
+def test_cli_unknown_dataset_is_one_clear_line():
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "run", "Beef"], capture_output=True, text=True
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: UCR dataset 'Beef' is not bundled")
+    assert "Traceback" not in completed.stderr

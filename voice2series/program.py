@@ -1,0 +1,128 @@
+"""The input program: from a time series to a reprogrammed waveform.
+
+A series of length ``L`` is (optionally) resampled, copied ``segments`` times
+into a zero waveform of the source's input length ``N``, and a learnable
+additive program ``delta`` is added where the series is *not*::
+
+    waveform = place(x) + mask * dropout(delta)
+
+``mask`` is 0 on every sample a series copy occupies and 1 elsewhere, so the
+program never overwrites the series itself (Yang, Tsai & Chen, ICML 2021,
+Eq. 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchaudio
+from torch import nn
+
+__all__ = ["InputProgram", "resample_series", "segment_offsets"]
+
+PLACEMENTS = ("start", "centre")
+INTERPOLATIONS = ("linear", "sinc")
+
+
+def resample_series(series, length, interpolation="linear"):
+    """Resample each row of ``series`` to ``length`` time points.
+
+    Parameters
+    ----------
+    series : torch.Tensor of shape (n_series, n_timepoints)
+    length : int
+        Target number of time points.
+    interpolation : {"linear", "sinc"}
+        ``"linear"`` keeps both end points exactly (``align_corners``);
+        ``"sinc"`` is torchaudio's band-limited resampling, which low-pass
+        filters when shrinking.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_series, length)
+    """
+    n_timepoints = series.shape[-1]
+    if length == n_timepoints:
+        return series.clone()
+    if interpolation == "sinc":
+        return torchaudio.functional.resample(series, n_timepoints, length)[..., :length]
+    if n_timepoints == 1:
+        return series.expand(-1, length).clone()
+    return F.interpolate(series[:, None, :], size=length, mode="linear", align_corners=True)[:, 0]
+
+
+def segment_offsets(input_length, series_length, segments=1, placement="start"):
+    """First sample of each series copy in the waveform.
+
+    The waveform is split into ``segments`` equal parts starting at sample 0
+    (the paper's replication at identical intervals); each copy sits at the
+    start or in the centre of its part.
+
+    Returns
+    -------
+    list of int
+    """
+    segment_length = input_length // segments
+    if series_length > segment_length:
+        raise ValueError(
+            f"A series of length {series_length} does not fit {segments} time(s) into the "
+            f"source input of {input_length} samples (at most {segment_length} per copy). "
+            "Pass resample='fit' (or a target length) to shrink it, or use fewer segments."
+        )
+    shift = 0 if placement == "start" else (segment_length - series_length) // 2
+    return [k * segment_length + shift for k in range(segments)]
+
+
+class InputProgram(nn.Module):
+    """Learnable additive program ``delta`` masked to leave the series intact.
+
+    Parameters
+    ----------
+    input_length : int
+        Waveform length ``N`` expected by the source.
+    series_length : int
+        Length of the (already resampled) series placed in the waveform.
+    segments : int, default=1
+        Number of copies of the series at identical intervals.
+    placement : {"start", "centre"}, default="start"
+        Where each copy sits inside its segment.
+    dropout : float, default=0.0
+        Dropout probability on ``delta`` during training.
+
+    Attributes
+    ----------
+    delta : torch.nn.Parameter of shape (input_length,)
+        The learned program, initialised at zero.
+    mask : torch.Tensor of shape (input_length,)
+        1 where the program acts, 0 where a series copy sits.
+    offsets : list of int
+        First sample of each series copy.
+    """
+
+    def __init__(self, input_length, series_length, segments=1, placement="start", dropout=0.0):
+        super().__init__()
+        self.input_length = int(input_length)
+        self.series_length = int(series_length)
+        self.offsets = segment_offsets(self.input_length, self.series_length, segments, placement)
+        mask = torch.ones(self.input_length)
+        for offset in self.offsets:
+            mask[offset : offset + self.series_length] = 0.0
+        self.register_buffer("mask", mask)
+        self.delta = nn.Parameter(torch.zeros(self.input_length))
+        self.dropout = nn.Dropout(dropout)
+
+    def place(self, series):
+        """Zero-padded waveforms holding the series copies, ``(n, input_length)``."""
+        waveform = series.new_zeros(series.shape[0], self.input_length)
+        for offset in self.offsets:
+            waveform[:, offset : offset + self.series_length] = series
+        return waveform
+
+    def forward(self, placed):
+        """Add the masked program to waveforms made by :meth:`place`."""
+        return placed + self.mask * self.dropout(self.delta)
+
+    def program(self):
+        """The program as it acts on the waveform: ``mask * delta`` (numpy)."""
+        return (self.mask * self.delta).detach().cpu().numpy().astype(np.float64)
