@@ -65,7 +65,11 @@ class LinearMapping(nn.Linear):
             Source logits of the training series through the initial program.
         """
         self.shift.copy_(source_scores.mean(dim=0))
-        self.scale.copy_(source_scores.std(dim=0).clamp_min(1e-6))
+        # The floor keeps outputs that barely vary over the training data
+        # (a short series moves few samples of the waveform) from being blown
+        # up once the program starts to move them.
+        floor = 0.1 * float(source_scores.std()) + 1e-6
+        self.scale.copy_(source_scores.std(dim=0).clamp_min(floor))
 
     def forward(self, source_scores):
         return super().forward((source_scores - self.shift) / self.scale)
