@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_gunpoint_well_above_chance():
     X_train, y_train = load_ucr("GunPoint", "train")
     X_test, y_test = load_ucr("GunPoint", "test")
-    clf = V2SClassifier(max_epochs=40, random_state=0).fit(X_train, y_train)
-    # Chance is 0.5 (classes are balanced); the default reaches ~0.9 with 100 epochs.
-    assert clf.score(X_test, y_test) >= 0.75
+    clf = V2SClassifier(max_epochs=20, random_state=0).fit(X_train, y_train)
+    # Chance is 0.5 (balanced classes). Measured: 0.94 at 20 epochs, 0.94 +- 0.01
+    # over seeds 0-2 with the default 100 (benchmarks/core_gunpoint.py).
+    assert clf.score(X_test, y_test) >= 0.85
 
 
 def test_cli_run_prints_accuracy_as_json():

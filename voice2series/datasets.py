@@ -96,7 +96,7 @@ def load_ucr(name, split="train"):
     --------
     >>> from voice2series.datasets import load_ucr
     >>> X, y = load_ucr("GunPoint", "test")
-    >>> X.shape, sorted(set(y))
+    >>> X.shape, sorted(set(y.tolist()))
     ((150, 150), ['1', '2'])
     """
     if split not in SPLITS:
