@@ -4,7 +4,7 @@ Yang, Tsai & Chen, "Voice2Series: Reprogramming Acoustic Models for Time
 Series Classification", ICML 2021.
 """
 
-from .estimator import V2SClassifier
-
 __version__ = "0.1.0"
+
+from .estimator import V2SClassifier  # noqa: E402  (after __version__, which it records)
 __all__ = ["V2SClassifier", "__version__"]

@@ -241,13 +241,48 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # Fitted attributes are set only once training has finished, so an
         # interrupted fit leaves the estimator as it was.
         self.classes_ = encoder.classes_
-        self.model_ = model.eval()
+        self._set_fitted_model(model.eval(), history, best_epoch)
+        return self
+
+    def _set_fitted_model(self, model, history, best_epoch):
+        self.model_ = model
         self.program_ = model.program.program()
         self.mask_ = model.program.mask.cpu().numpy().astype(np.float64)
         self.mapping_ = model.mapping.matrix(model.source.n_outputs)
         self.history_ = history
         self.best_epoch_ = best_epoch
-        return self
+
+    def save(self, path):
+        """Save the fitted model to one file that loads without unpickling code.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        See Also
+        --------
+        voice2series.persistence : the file format.
+        """
+        from .persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        V2SClassifier
+            The fitted classifier; it predicts exactly as the saved one did.
+        """
+        from .persistence import load_model
+
+        return load_model(path, cls)
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the class scores).
@@ -264,7 +299,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, _as_2d_series(X), dtype=np.float64, reset=False)
         _check_float32_range(X)
-        device = resolve_device(self.device)
+        device = self._predict_device()
         model = self.model_.to(device)
         placed = model.program.place(self._prepare(X, model.program.series_length)).to(device)
         logits = predict_logits(model, placed, self.batch_size).double()
@@ -283,6 +318,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         """
         probabilities = self.predict_proba(X)
         return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def _predict_device(self):
+        """The fit device, or the CPU with a warning when it is not here (a GPU model
+        loaded on a CPU-only machine)."""
+        try:
+            return resolve_device(self.device)
+        except ValueError:
+            warnings.warn(
+                f"device={self.device!r} is not available here; predicting on the CPU.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
 
     def _build_model(self, n_timepoints, n_classes, rng):
         options = {} if self.input_length is None else {"input_length": self.input_length}

@@ -1,0 +1,106 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from voice2series import V2SClassifier
+from voice2series.persistence import FORMAT_VERSION
+from voice2series.sources import CrepeSource
+
+from .conftest import tiny_classifier
+
+
+@pytest.fixture(scope="module")
+def fitted_random(small_xy):
+    X, y = small_xy
+    return tiny_classifier(mapping="random", max_epochs=2).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted_linear(small_xy):
+    X, y = small_xy
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    return tiny_classifier(max_epochs=2, segments=2).fit(frame, y), frame
+
+
+def test_save_load_round_trip_random_mapping(fitted_random, small_xy, tmp_path):
+    X, _ = small_xy
+    fitted_random.save(tmp_path / "model.v2s")
+    loaded = V2SClassifier.load(tmp_path / "model.v2s")
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted_random.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), fitted_random.predict(X))
+    np.testing.assert_array_equal(loaded.mapping_, fitted_random.mapping_)
+    assert loaded.get_params() == fitted_random.get_params()
+    assert loaded.history_ == fitted_random.history_
+
+
+def test_save_load_round_trip_linear_head_and_feature_names(fitted_linear, tmp_path):
+    clf, frame = fitted_linear
+    clf.save(tmp_path / "model.v2s")
+    loaded = V2SClassifier.load(tmp_path / "model.v2s")
+    np.testing.assert_array_equal(loaded.predict_proba(frame), clf.predict_proba(frame))
+    assert list(loaded.feature_names_in_) == list(frame.columns)
+
+
+def test_integer_labels_keep_their_type(tmp_path):
+    X = np.random.default_rng(0).normal(size=(12, 16))
+    clf = tiny_classifier(max_epochs=1).fit(X, [3, 7] * 6)
+    clf.save(tmp_path / "m.v2s")
+    loaded = V2SClassifier.load(tmp_path / "m.v2s")
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_model_file_loads_with_weights_only(fitted_random, tmp_path):
+    fitted_random.save(tmp_path / "model.v2s")
+    payload = torch.load(tmp_path / "model.v2s", weights_only=True)
+    assert payload["format"] == "voice2series" and payload["format_version"] == FORMAT_VERSION
+    assert not any(key.startswith("source.") for key in payload["state"])
+
+
+def test_truncated_and_corrupt_files_are_refused_clearly(fitted_random, tmp_path):
+    path = tmp_path / "model.v2s"
+    fitted_random.save(path)
+    data = path.read_bytes()
+    (tmp_path / "truncated.v2s").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.v2s").write_bytes(b"not a model at all" * 100)
+    for name in ("truncated.v2s", "garbage.v2s"):
+        with pytest.raises(ValueError, match="not a readable voice2series model file"):
+            V2SClassifier.load(tmp_path / name)
+    with pytest.raises(FileNotFoundError, match="No voice2series model file"):
+        V2SClassifier.load(tmp_path / "missing.v2s")
+
+
+def test_other_formats_and_versions_are_refused(fitted_random, tmp_path):
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not written by V2SClassifier.save"):
+        V2SClassifier.load(tmp_path / "other.pt")
+    fitted_random.save(tmp_path / "model.v2s")
+    payload = torch.load(tmp_path / "model.v2s", weights_only=True)
+    payload["format_version"] = FORMAT_VERSION + 1
+    torch.save(payload, tmp_path / "future.v2s")
+    with pytest.raises(ValueError, match="format version 2"):
+        V2SClassifier.load(tmp_path / "future.v2s")
+    del payload["state"]["program.delta"]
+    payload["format_version"] = FORMAT_VERSION
+    torch.save(payload, tmp_path / "incomplete.v2s")
+    with pytest.raises(ValueError, match="missing"):
+        V2SClassifier.load(tmp_path / "incomplete.v2s")
+
+
+def test_custom_source_models_point_to_pickle(small_xy, tmp_path):
+    X, y = small_xy
+    clf = tiny_classifier(source=CrepeSource("tiny"), max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="pickle or joblib"):
+        clf.save(tmp_path / "m.v2s")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only machine")
+def test_model_from_a_gpu_machine_predicts_on_cpu_with_a_warning(fitted_random, small_xy):
+    X, _ = small_xy
+    moved = pickle.loads(pickle.dumps(fitted_random))
+    moved.device = "cuda"  # as it would come from a GPU machine
+    with pytest.warns(UserWarning, match="predicting on the CPU"):
+        np.testing.assert_array_equal(moved.predict_proba(X), fitted_random.predict_proba(X))

@@ -1,0 +1,135 @@
+"""Saving and loading fitted classifiers without pickle.
+
+A model file is one ``torch.save`` archive holding only tensors, strings,
+numbers, lists and dicts, so :func:`load_model` reads it with
+``torch.load(..., weights_only=True)``: loading never executes code from the
+file. Layout (``format_version`` 1)::
+
+    {
+        "format": "voice2series",
+        "format_version": 1,
+        "package_version": "0.1.0",
+        "params": "<JSON of get_params()>",
+        "classes": [...], "classes_dtype": "<numpy dtype str>",
+        "n_features_in": int, "feature_names_in": [...] or None,
+        "history": "<JSON of history_>", "best_epoch": int,
+        "state": {name: tensor},   # program, mapping; not the frozen source
+    }
+
+The frozen source is not stored: it is rebuilt from its installed package by
+name, which is why only models with a registered source can be saved.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+
+FORMAT = "voice2series"
+FORMAT_VERSION = 1
+
+__all__ = ["save_model", "load_model", "FORMAT_VERSION"]
+
+
+def save_model(clf, path):
+    """Write a fitted :class:`~voice2series.V2SClassifier` to ``path``.
+
+    Parameters
+    ----------
+    clf : V2SClassifier
+        A fitted classifier whose ``source`` is a registered name.
+    path : str or path-like
+        File to write (conventionally ``*.v2s``).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(clf)
+    if not isinstance(clf.source, str):
+        raise ValueError(
+            "save() stores a model with a registered source (a name such as 'crepe-tiny'); "
+            f"this one uses a {type(clf.source).__name__} instance. Use pickle or joblib instead."
+        )
+    params = clf.get_params()
+    if not isinstance(params["random_state"], int | None):
+        params["random_state"] = None
+    feature_names = getattr(clf, "feature_names_in_", None)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "params": json.dumps(params),
+        "classes": clf.classes_.tolist(),
+        "classes_dtype": clf.classes_.dtype.str,
+        "n_features_in": int(clf.n_features_in_),
+        "feature_names_in": None if feature_names is None else [str(n) for n in feature_names],
+        "history": json.dumps(clf.history_),
+        "best_epoch": int(clf.best_epoch_),
+        "state": {k: v.cpu() for k, v in clf.model_.trained_state().items()},
+    }
+    torch.save(payload, Path(path))
+
+
+def _read(path):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No voice2series model file at {path}.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as error:
+        raise ValueError(
+            f"{path} is not a readable voice2series model file (truncated, corrupt, or not "
+            f"written by V2SClassifier.save): {error.__class__.__name__}: {str(error)[:200]}"
+        ) from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} was not written by V2SClassifier.save (no voice2series header).")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has model format version {payload.get('format_version')} (written by "
+            f"voice2series {payload.get('package_version')}); this voice2series "
+            f"{__version__} reads version {FORMAT_VERSION}. Load it with the version that wrote it "
+            "and refit, or refit with this one."
+        )
+    return payload
+
+
+def load_model(path, cls):
+    """Read a model written by :func:`save_model` into a new ``cls`` instance.
+
+    Parameters
+    ----------
+    path : str or path-like
+    cls : type
+        :class:`~voice2series.V2SClassifier` (or a subclass).
+
+    Returns
+    -------
+    V2SClassifier
+        Fitted, on the CPU; ``predict`` moves it to its ``device``.
+    """
+    payload = _read(path)
+    clf = cls(**json.loads(payload["params"]))
+    classes = np.asarray(payload["classes"], dtype=np.dtype(payload["classes_dtype"]))
+    model = clf._build_model(payload["n_features_in"], len(classes), np.random.RandomState(0))
+    try:
+        result = model.load_state_dict(payload["state"], strict=False)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: the stored tensors do not fit the model they describe: {error}") from error
+    missing = [key for key in result.missing_keys if not key.startswith("source.")]
+    if missing or result.unexpected_keys:
+        raise ValueError(
+            f"{path}: the stored tensors do not fit the model they describe "
+            f"(missing {missing}, unexpected {result.unexpected_keys})."
+        )
+    clf.classes_ = classes
+    clf.n_features_in_ = payload["n_features_in"]
+    if payload["feature_names_in"] is not None:
+        clf.feature_names_in_ = np.asarray(payload["feature_names_in"], dtype=object)
+    clf._set_fitted_model(model.eval(), json.loads(payload["history"]), payload["best_epoch"])
+    return clf
