@@ -29,8 +29,10 @@ def _with(value):
         pytest.param(np.empty((0, 20)), np.array([]), "0 sample", id="empty"),
         pytest.param(_xy()[0], np.zeros(12), "at least 2 classes", id="single-class"),
         pytest.param(_xy()[0], np.array([0, 1] * 5), "inconsistent numbers of samples", id="length-mismatch"),
-        pytest.param(np.zeros((12, 2, 20)), _xy()[1], "channels", id="multichannel"),
-        pytest.param([[1.0, 2.0, 3.0], [1.0, 2.0]] * 6, _xy()[1], "different lengths", id="ragged"),
+        pytest.param([[1.0, 2.0, 3.0], []] * 6, _xy()[1], "empty series", id="ragged-with-empty"),
+        pytest.param(
+            [np.zeros((2, 5)), np.zeros((3, 5))] * 6, _xy()[1], "numbers of channels", id="ragged-channels"
+        ),
         pytest.param(np.random.default_rng(0).normal(size=(12, 2000)), _xy()[1], "resample='fit'", id="too-long"),
         pytest.param(np.full((12, 20), "a"), _xy()[1], "convert", id="strings"),
         pytest.param(_xy()[0], np.linspace(0, 1, 12), "Unknown label type", id="continuous-y"),
@@ -71,3 +73,10 @@ def test_predict_checks_length_and_does_not_modify_the_callers_array():
     np.testing.assert_array_equal(X, original)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :10])
+
+
+def test_predict_refuses_other_channel_counts():
+    X = np.random.default_rng(0).normal(size=(12, 2, 20))
+    clf = tiny_classifier(max_epochs=1).fit(X, [0, 1] * 6)
+    with pytest.raises(ValueError, match="fitted on 2"):
+        clf.predict(X[:, :1, :])

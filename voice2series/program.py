@@ -66,9 +66,10 @@ def segment_offsets(input_length, series_length, segments=1, placement="start"):
     segment_length = input_length // segments
     if series_length > segment_length:
         raise ValueError(
-            f"A series of length {series_length} does not fit {segments} time(s) into the "
-            f"source input of {input_length} samples (at most {segment_length} per copy). "
-            "Pass resample='fit' (or a target length) to shrink it, or use fewer segments."
+            f"A series of length {series_length} does not fit {segments} time(s) (segments x "
+            f"channels) into the source input of {input_length} samples (at most "
+            f"{segment_length} per copy). Pass resample='fit' (or a target length) to shrink "
+            "it, use fewer segments, or a longer source input_length."
         )
     shift = 0 if placement == "start" else (segment_length - series_length) // 2
     return [k * segment_length + shift for k in range(segments)]
@@ -89,6 +90,10 @@ class InputProgram(nn.Module):
         Where each copy sits inside its segment.
     dropout : float, default=0.0
         Dropout probability on ``delta`` during training.
+    n_channels : int, default=1
+        Channels of a multivariate series. Each channel gets its own segment:
+        the waveform holds ``segments`` copies of the channel sequence
+        ``[channel 0, channel 1, ...]``.
 
     Attributes
     ----------
@@ -100,11 +105,16 @@ class InputProgram(nn.Module):
         First sample of each series copy.
     """
 
-    def __init__(self, input_length, series_length, segments=1, placement="start", dropout=0.0):
+    def __init__(
+        self, input_length, series_length, segments=1, placement="start", dropout=0.0, n_channels=1
+    ):
         super().__init__()
         self.input_length = int(input_length)
         self.series_length = int(series_length)
-        self.offsets = segment_offsets(self.input_length, self.series_length, segments, placement)
+        self.n_channels = int(n_channels)
+        self.offsets = segment_offsets(
+            self.input_length, self.series_length, segments * self.n_channels, placement
+        )
         mask = torch.ones(self.input_length)
         for offset in self.offsets:
             mask[offset : offset + self.series_length] = 0.0
@@ -113,10 +123,14 @@ class InputProgram(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def place(self, series):
-        """Zero-padded waveforms holding the series copies, ``(n, input_length)``."""
+        """Zero-padded waveforms holding the series copies, ``(n, input_length)``.
+
+        ``series`` is ``(n, series_length)`` or ``(n, n_channels, series_length)``.
+        """
+        channels = series[:, None, :] if series.ndim == 2 else series
         waveform = series.new_zeros(series.shape[0], self.input_length)
-        for offset in self.offsets:
-            waveform[:, offset : offset + self.series_length] = series
+        for index, offset in enumerate(self.offsets):
+            waveform[:, offset : offset + self.series_length] = channels[:, index % self.n_channels]
         return waveform
 
     def forward(self, placed):

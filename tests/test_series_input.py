@@ -1,0 +1,67 @@
+"""Multivariate and variable-length series."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from voice2series.datasets import bundled_datasets, load_ucr
+from voice2series.series_input import equalise_lengths, is_ragged, to_channel_arrays
+
+from .conftest import tiny_classifier
+
+
+def test_ragged_detection():
+    assert is_ragged([np.zeros(3), np.zeros(4)])
+    assert not is_ragged([np.zeros(3), np.zeros(3)])
+    assert not is_ragged(np.zeros((2, 3)))
+    nested = pd.DataFrame({"dim_0": [pd.Series([1.0, 2.0]), pd.Series([1.0, 2.0, 3.0])]})
+    assert is_ragged(nested)
+
+
+def test_equalise_lengths_resamples_linearly_to_the_target():
+    arrays = to_channel_arrays([np.array([0.0, 1.0]), np.array([0.0, 2.0, 4.0])])
+    np.testing.assert_allclose(equalise_lengths(arrays, 5)[:, 0], [[0, 0.25, 0.5, 0.75, 1], [0, 1, 2, 3, 4]])
+
+
+def test_nested_dataframe_and_list_give_the_same_model():
+    rng = np.random.default_rng(0)
+    series = [rng.normal(size=rng.integers(20, 40)) for _ in range(12)]
+    y = [0, 1] * 6
+    nested = pd.DataFrame({"dim_0": [pd.Series(s) for s in series]})
+    from_list = tiny_classifier(max_epochs=2).fit(series, y)
+    from_frame = tiny_classifier(max_epochs=2).fit(nested, y)
+    assert from_list.n_timepoints_ == max(len(s) for s in series)
+    np.testing.assert_allclose(from_list.predict_proba(series), from_frame.predict_proba(nested), atol=1e-6)
+
+
+def test_multivariate_channels_each_get_a_segment():
+    X = np.random.default_rng(0).normal(size=(12, 3, 50))
+    clf = tiny_classifier(max_epochs=1, segments=2).fit(X, [0, 1] * 6)
+    assert (clf.n_channels_, clf.n_timepoints_, clf.n_features_in_) == (3, 50, 150)
+    assert int((clf.mask_ == 0).sum()) == 2 * 3 * 50
+    offsets = clf.model_.program.offsets
+    assert offsets == [0, 170, 340, 510, 680, 850]  # 6 equal parts of 1024: 2 copies x 3 channels
+
+
+def test_multivariate_that_does_not_fit_says_how_to_fix():
+    X = np.zeros((12, 6, 200))
+    with pytest.raises(ValueError, match="resample='fit'"):
+        tiny_classifier(max_epochs=1).fit(X, [0, 1] * 6)
+
+
+@pytest.mark.slow
+def test_basic_motions_multivariate_well_above_chance():
+    X_train, y_train = load_ucr("BasicMotions", "train")
+    X_test, y_test = load_ucr("BasicMotions", "test")
+    clf = tiny_classifier(max_epochs=30, batch_size=32).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.6  # chance: 0.25 (4 classes); measured 0.875
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("PickupGestureWiimoteZ" not in bundled_datasets(), reason="needs aeon's bundled data")
+def test_variable_length_dataset_well_above_chance():
+    X_train, y_train = load_ucr("PickupGestureWiimoteZ", "train")
+    X_test, y_test = load_ucr("PickupGestureWiimoteZ", "test")
+    assert len({len(x) for x in X_train}) > 1
+    clf = tiny_classifier(max_epochs=30, batch_size=32).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.25  # chance: 0.1 (10 classes); measured 0.36
