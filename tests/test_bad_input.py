@@ -1,6 +1,7 @@
 """Every bad input gets a ValueError naming the problem and the fix."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -34,7 +35,10 @@ def _with(value):
             [np.zeros((2, 5)), np.zeros((3, 5))] * 6, _xy()[1], "numbers of channels", id="ragged-channels"
         ),
         pytest.param(np.random.default_rng(0).normal(size=(12, 2000)), _xy()[1], "resample='fit'", id="too-long"),
-        pytest.param(np.full((12, 20), "a"), _xy()[1], "convert", id="strings"),
+        pytest.param(np.full((12, 20), "a"), _xy()[1], "numbers only", id="strings"),
+        pytest.param(
+            pd.DataFrame(_xy()[0]).add_prefix("t").assign(note="x"), _xy()[1], "select_dtypes", id="object-column"
+        ),
         pytest.param(_xy()[0], np.linspace(0, 1, 12), "Unknown label type", id="continuous-y"),
     ],
 )
@@ -80,3 +84,18 @@ def test_predict_refuses_other_channel_counts():
     clf = tiny_classifier(max_epochs=1).fit(X, [0, 1] * 6)
     with pytest.raises(ValueError, match="fitted on 2"):
         clf.predict(X[:, :1, :])
+
+
+def test_fit_does_not_modify_the_callers_arrays():
+    X, y = _xy()
+    X_before, y_before = X.copy(), y.copy()
+    tiny_classifier(max_epochs=1, resample=64).fit(X, y)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+
+
+def test_score_with_labels_of_another_type_is_refused():
+    X, _ = _xy()
+    clf = tiny_classifier(max_epochs=1).fit(X, ["a", "b"] * 6)
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        clf.score(X, [0, 1] * 6)

@@ -367,10 +367,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"X has {n_channels} channel(s) but the model was fitted on {self.n_channels_}; "
                 "pass series with the training channels."
             )
-        if y is None:
-            X = validate_data(self, X, dtype=np.float64, reset=reset)
-        else:
-            X, y = validate_data(self, X, y, dtype=np.float64, reset=reset)
+        try:
+            if y is None:
+                X = validate_data(self, X, dtype=np.float64, reset=reset)
+            else:
+                X, y = validate_data(self, X, y, dtype=np.float64, reset=reset)
+        except ValueError as error:
+            if "could not convert" not in str(error):
+                raise
+            raise ValueError(
+                f"X must hold numbers only ({error}). Drop or encode non-numeric columns "
+                "first, e.g. X.select_dtypes('number') for a DataFrame."
+            ) from error
         _check_float32_range(X)
         return X.reshape(X.shape[0], n_channels, -1), y
 
