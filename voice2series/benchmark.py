@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import os
 import time
@@ -415,6 +416,12 @@ def _check_methods(methods):
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or not methods:
         raise ValueError(f"Unknown method(s) {unknown or methods}; use some of {list(METHODS)}.")
+    needs_aeon = sorted(set(methods) & {"minirocket", "1nn-dtw"})
+    if needs_aeon and importlib.util.find_spec("aeon") is None:
+        raise ValueError(
+            f"{', '.join(needs_aeon)} need the aeon package: pip install 'voice2series[bench]', "
+            "or leave them out with --methods v2s,1nn-euclidean."
+        )
     return list(dict.fromkeys(methods))
 
 
