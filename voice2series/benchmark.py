@@ -427,14 +427,13 @@ def _check_methods(methods):
 
 def _load_all(names, ucr_root, download, timeout, skip_missing, log):
     """Load every dataset before any fitting, so a missing one fails fast."""
-    data, missing = {}, []
+    data = {}
     for name in names:
         try:
             dataset = load_dataset(name, ucr_root=ucr_root, download=download, timeout=timeout)
         except ValueError as error:
             if not skip_missing:
                 raise
-            missing.append(name)
             log(f"skipped: {error}")
             continue
         data[dataset.name] = dataset
@@ -475,7 +474,10 @@ def _execute(pending, data, csv_path, n_jobs, quiet, log):
             f"{row['dataset']} {row['method']} seed {row['seed'] if row['seed'] != '' else '-'}: accuracy "
             f"{float(row['accuracy']):.4f}, fit {float(row['fit_seconds']):.1f} s"
         )
-        bar.set_postfix_str(message) if not quiet else log(message)
+        if quiet:
+            log(message)
+        else:
+            bar.set_postfix_str(message)
 
     try:
         if workers == 1:
@@ -566,10 +568,12 @@ def write_report(rows, path, seeds, methods, names):
     for method in methods:
         mine = [r for r in rows if r["method"] == method]
         if mine:
-            mean = lambda c: np.mean([float(r[c]) for r in mine])
-            warm = max(float(r["warmup_seconds"]) for r in mine)
-            lines.append(f"| {METHOD_LABELS[method]} | {mean('fit_seconds'):.2f} | "
-                         f"{mean('predict_seconds'):.2f} | {warm:.1f} | {max(float(r['peak_rss_mb']) for r in mine):.0f} |")
+            column = lambda name: [float(r[name]) for r in mine]  # noqa: E731
+            lines.append(
+                f"| {METHOD_LABELS[method]} | {np.mean(column('fit_seconds')):.2f} | "
+                f"{np.mean(column('predict_seconds')):.2f} | {max(column('warmup_seconds')):.1f} | "
+                f"{max(column('peak_rss_mb')):.0f} |"
+            )
     v2s = next((r for r in rows if r["method"] == "v2s"), None)
     if v2s:
         lines += ["", f"V2S configuration (first dataset): `{v2s['config']}`"]
