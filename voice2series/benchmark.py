@@ -332,7 +332,7 @@ def _append(path, row):
     """Append one row and force it to disk, so a kill loses at most the unit in flight."""
     new = not path.exists() or path.stat().st_size == 0
     with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         if new:
             writer.writeheader()
         writer.writerow(row)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
@@ -150,6 +151,13 @@ def _bench_params(args):
 
 
 def _bench(args):
+    with warnings.catch_warnings():
+        # One line per warning (e.g. a dropped corrupt row), not a source excerpt.
+        warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)
+        return _bench_run(args)
+
+
+def _bench_run(args):
     try:
         result = run_benchmark(
             args.datasets,
