@@ -32,7 +32,16 @@ from . import __version__
 from .archive import load_dataset, ucr_names
 from .datasets import bundled_datasets
 
-__all__ = ["METHODS", "run_benchmark", "expand_datasets", "write_report", "BenchmarkResult"]
+__all__ = [
+    "METHODS",
+    "BenchmarkResult",
+    "expand_datasets",
+    "make_estimator",
+    "read_results",
+    "run_benchmark",
+    "v2s_params_for",
+    "write_report",
+]
 
 METHODS = ("v2s", "minirocket", "1nn-euclidean", "1nn-dtw")
 DETERMINISTIC = frozenset({"1nn-euclidean", "1nn-dtw"})
@@ -168,7 +177,20 @@ def v2s_params_for(dataset_length, v2s_params):
     """V2S parameters for one dataset: ``resample="auto"`` resolved.
 
     ``"auto"`` keeps a series as is when it fits its segment of the source
-    input, and stretches it to fill the segment (``"fit"``) when it is longer.
+    input, and shrinks it to fill the segment (``"fit"``) when it is longer
+    (V2SClassifier refuses series that do not fit).
+
+    Parameters
+    ----------
+    dataset_length : int
+        Length of the dataset's series.
+    v2s_params : dict
+        V2SClassifier parameters; ``resample`` may be ``"auto"``.
+
+    Returns
+    -------
+    dict
+        The parameters with ``resample`` resolved.
     """
     params = dict(v2s_params)
     if params.get("resample", "auto") == "auto":
