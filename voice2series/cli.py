@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 import time
+import warnings
 
+from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
 from .estimator import V2SClassifier
 from .sources import source_names
@@ -67,7 +69,50 @@ def _parser():
     run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
     commands.add_parser("datasets", help="list the UCR datasets available offline")
+    _add_bench_parser(commands)
     return parser
+
+
+def _add_bench_parser(commands):
+    bench = commands.add_parser(
+        "bench",
+        help="benchmark V2S against MiniRocket, 1-NN ED and 1-NN DTW on UCR datasets",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Fit V2SClassifier and baselines on the official train split of UCR "
+        "datasets, score each fitted model once on the test split, and write OUT/results.csv "
+        "(one row per dataset x method x seed) and OUT/report.md (mean ± std beside the V2S "
+        "paper's Table 2 and the bake-off redux). Rerunning the same command resumes. Data "
+        "comes from installed packages, then --ucr-root / $VOICE2SERIES_UCR_ROOT "
+        "(UCRArchive_2018/<Name>/<Name>_TRAIN.tsv), then a download through aeon.",
+    )
+    bench.add_argument(
+        "--datasets", default="offline",
+        help="comma-separated names and groups: offline (bundled in packages), paper (the 30 of "
+        "the V2S paper's Table 2), all (the 128 univariate UCR datasets)",
+    )
+    bench.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of the methods")
+    bench.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for V2S and MiniRocket")
+    bench.add_argument("--out", default="bench-results", help="output folder (results.csv, report.md)")
+    bench.add_argument("--n-jobs", type=int, default=1, help="parallel work units (-1: one per core)")
+    bench.add_argument("--quiet", action="store_true", help="one log line per finished unit, no progress bar")
+    data = bench.add_argument_group("data")
+    data.add_argument("--ucr-root", default=None, help="local UCR archive folder (default: $VOICE2SERIES_UCR_ROOT)")
+    data.add_argument("--no-download", action="store_true", help="never try to download")
+    data.add_argument("--download-timeout", type=float, default=120.0, help="seconds per dataset download")
+    data.add_argument("--skip-missing", action="store_true", help="skip unavailable datasets instead of stopping")
+    model = bench.add_argument_group("V2S estimator (defaults: V2SClassifier's)")
+    model.add_argument("--source", choices=source_names(), default=None, help="acoustic model")
+    model.add_argument("--mapping", choices=["random", "sequential", "linear"], default=None)
+    model.add_argument("--epochs", type=int, default=None, help="max_epochs")
+    model.add_argument("--learning-rate", type=float, default=None)
+    model.add_argument("--batch-size", type=int, default=None)
+    model.add_argument("--segments", type=int, default=None)
+    model.add_argument(
+        "--resample", default="auto",
+        help="'auto' (stretch to fit only series longer than the source input), 'none', 'fit' or a length",
+    )
+    model.add_argument("--early-stopping", choices=["auto", "true", "false"], default=None)
+    model.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
 
 
 def _run_params(args):
@@ -86,9 +131,64 @@ def _run_params(args):
     return params
 
 
+def _bench_params(args):
+    params = {
+        "source": args.source,
+        "mapping": args.mapping,
+        "max_epochs": args.epochs,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "segments": args.segments,
+        "device": args.device,
+    }
+    if args.early_stopping is not None:
+        params["early_stopping"] = {"true": True, "false": False}.get(args.early_stopping, "auto")
+    resample = args.resample.lower()
+    if resample not in {"auto", "none", "fit"} and not resample.isdigit():
+        raise ValueError(f"--resample must be auto, none, fit or a positive integer, got {args.resample!r}.")
+    params["resample"] = {"none": None}.get(resample, resample if not resample.isdigit() else int(resample))
+    return {k: v for k, v in params.items() if v is not None or k == "resample"}
+
+
+def _bench(args):
+    with warnings.catch_warnings():
+        # One line per warning (e.g. a dropped corrupt row), not a source excerpt.
+        warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)
+        return _bench_run(args)
+
+
+def _bench_run(args):
+    try:
+        result = run_benchmark(
+            args.datasets,
+            args.out,
+            methods=args.methods,
+            seeds=args.seeds,
+            v2s_params=_bench_params(args),
+            n_jobs=args.n_jobs,
+            ucr_root=args.ucr_root,
+            download=not args.no_download,
+            download_timeout=args.download_timeout,
+            skip_missing=args.skip_missing,
+            quiet=args.quiet,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
+              file=sys.stderr)
+        return 130
+    print(f"{result.n_new} new and {result.n_resumed} resumed rows in {result.csv_path}; report: {result.report_path}")
+    return 0
+
+
 def main(argv=None):
     """Entry point of ``python cli.py`` and the ``voice2series`` command."""
     args = _parser().parse_args(argv)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "datasets":
         print("\n".join(bundled_datasets()))
         return 0

@@ -82,13 +82,18 @@ _BUNDLED = {
 }
 
 
-def bundled_datasets(installed_only=True):
+_MULTIVARIATE = {"BasicMotions"}
+
+
+def bundled_datasets(installed_only=True, univariate_only=False):
     """Names of the UCR datasets :func:`load_ucr` can read offline.
 
     Parameters
     ----------
     installed_only : bool, default=True
         List only datasets whose package is installed.
+    univariate_only : bool, default=False
+        Leave out multivariate (UEA) datasets such as BasicMotions.
 
     Returns
     -------
@@ -97,7 +102,8 @@ def bundled_datasets(installed_only=True):
     return [
         name
         for name, (package, _) in _BUNDLED.items()
-        if not installed_only or importlib.util.find_spec(package) is not None
+        if (not installed_only or importlib.util.find_spec(package) is not None)
+        and not (univariate_only and name in _MULTIVARIATE)
     ]
 
 

@@ -1,0 +1,109 @@
+"""Datasets by name: a local archive folder, the offline error path."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from voice2series.archive import ADJUSTED, ROOT_ENV, load_dataset, read_ucr_tsv, ucr_names
+from voice2series.datasets import load_ucr
+
+
+def write_split(folder, name, split, labels, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["\t".join([label, *("NaN" if np.isnan(v) else repr(float(v)) for v in row)])
+             for label, row in zip(labels, rows)]
+    (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
+
+
+def make_archive(root, name="Synth", n=12, length=30, seed=0, labels=("-1", "1", "10")):
+    """A tiny UCRArchive_2018 copy: separable classes, labels as strings."""
+    rng = np.random.default_rng(seed)
+    folder = root / "UCRArchive_2018" / name
+    for split in ("TRAIN", "TEST"):
+        y = [labels[i % len(labels)] for i in range(n)]
+        X = rng.normal(scale=0.3, size=(n, length))
+        X += np.array([labels.index(label) for label in y])[:, None] * np.sin(np.linspace(0, 3, length))
+        write_split(folder, name, split, y, X)
+    return folder
+
+
+def test_local_archive_by_argument_and_environment(tmp_path, monkeypatch):
+    folder = make_archive(tmp_path)
+    expected = np.loadtxt(folder / "Synth_TRAIN.tsv", delimiter="\t")[:, 1:]
+    for root in (tmp_path, tmp_path / "UCRArchive_2018"):  # the folder or its parent
+        data = load_dataset("synth", ucr_root=root, download=False)
+        assert data.name == "Synth" and data.X_train.shape == (12, 30) and data.X_test.shape == (12, 30)
+        np.testing.assert_allclose(data.X_train, expected)
+        assert list(data.y_train[:3]) == ["-1", "1", "10"]  # as written, not re-coded
+    monkeypatch.setenv(ROOT_ENV, str(tmp_path))
+    assert load_dataset("Synth", download=False).origin.startswith("archive")
+
+
+def test_variable_length_and_missing_values_become_equal_length(tmp_path):
+    write_split(tmp_path, "V", "TRAIN", ["a", "b"], [[0.0, np.nan, 2.0, 3.0], [0.0, 4.0, np.nan, np.nan]])
+    X, y = read_ucr_tsv(tmp_path / "V_TRAIN.tsv")
+    assert X.shape == (2, 4) and np.isfinite(X).all()
+    np.testing.assert_allclose(X[0], [0, 1, 2, 3])  # gap interpolated
+    np.testing.assert_allclose(X[1], [0, 4 / 3, 8 / 3, 4])  # length 2 stretched to 4
+    assert list(y) == ["a", "b"]
+
+
+def test_adjusted_version_is_preferred(tmp_path):
+    make_archive(tmp_path, "Gappy")
+    adjusted = tmp_path / "UCRArchive_2018" / ADJUSTED / "Gappy"
+    for split in ("TRAIN", "TEST"):
+        write_split(adjusted, "Gappy", split, ["1", "2"], np.ones((2, 5)))
+    data = load_dataset("Gappy", ucr_root=tmp_path, download=False)
+    assert data.X_train.shape == (2, 5) and str(adjusted) in data.origin
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No name resolution, and every place a download could write under tmp_path."""
+    def no_network(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("VOICE2SERIES_CACHE", str(home / "cache"))
+    monkeypatch.delenv(ROOT_ENV, raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    return tmp_path
+
+
+def test_offline_missing_dataset_is_one_clear_line_and_leaves_nothing(offline):
+    started = time.perf_counter()
+    with pytest.raises(ValueError) as caught:
+        load_dataset("Beef")
+    assert time.perf_counter() - started < 10
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'Beef'" in message and "--ucr-root" in message and ROOT_ENV in message
+    assert "Name or service not known" in message
+    assert [p.name for p in offline.rglob("*")] == ["home"]  # no cache, staging or aeon folders
+
+
+def test_cli_bench_offline_error(offline, capsys):
+    from voice2series.cli import main
+
+    out = offline / "results"
+    assert main(["bench", "--datasets", "Beef", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: UCR dataset 'Beef' is not bundled")
+    assert not out.exists()
+
+
+def test_names_outside_the_archive_get_suggestions():
+    assert len(ucr_names()) == 128 and "GunPoint" in ucr_names()
+    with pytest.raises(ValueError, match="not a UCR univariate dataset.*Did you mean GunPoint"):
+        load_dataset("GunPont", download=False)
+
+
+def test_bundled_variable_length_dataset_is_equalised_for_every_method():
+    dataset = load_dataset("PickupGestureWiimoteZ", download=False)
+    assert dataset.X_train.ndim == 2 and dataset.X_test.ndim == 2
+    assert dataset.X_train.shape[1] == max(len(x) for x in load_ucr("PickupGestureWiimoteZ", "train")[0])

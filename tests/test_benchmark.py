@@ -1,0 +1,181 @@
+"""The benchmark: CLI end to end, resume after an interruption, groups, threads."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voice2series import benchmark
+from voice2series.benchmark import COLUMNS, expand_datasets, read_results, run_benchmark, v2s_params_for
+from voice2series.datasets import bundled_datasets
+
+from .test_archive import make_archive
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_V2S = {"max_epochs": 1, "batch_size": 64}
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_cli_bench_end_to_end_on_a_bundled_dataset(tmp_path):
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "bench", "--datasets", "Coffee",
+         "--methods", "v2s,1nn-euclidean", "--seeds", "1", "--epochs", "1", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, cwd=tmp_path,  # not the repository: no cwd-relative files
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = read_csv(out / "results.csv")
+    assert list(rows[0]) == COLUMNS
+    assert [(r["dataset"], r["method"], r["seed"]) for r in rows] == [
+        ("Coffee", "v2s", "0"), ("Coffee", "1nn-euclidean", "")]
+    for row in rows:
+        assert 0 <= float(row["accuracy"]) <= 1 and 0 <= float(row["balanced_accuracy"]) <= 1
+        assert float(row["fit_seconds"]) >= 0 and float(row["peak_rss_mb"]) > 0
+        assert (row["n_train"], row["n_test"], row["voice2series_version"]) == ("28", "28", "0.1.0")
+    assert json.loads(rows[0]["config"])["max_epochs"] == 1
+    report = (out / "report.md").read_text()
+    cells = report_cells(report, "Coffee")
+    assert cells[1] == "28/28/286" and cells[2] == f"{float(rows[0]['accuracy']):.3f}"
+    assert cells[3] == f"{float(rows[1]['accuracy']):.3f}"
+    assert cells[4:] == ["1.000"] * 5  # published Coffee numbers, from the shipped tables
+    assert "seeds 0" in report and "training split only" in report
+    assert "Coffee v2s seed 0: accuracy" in completed.stderr and "%|" not in completed.stderr
+
+
+def report_cells(report, dataset):
+    line = next(l for l in report.splitlines() if l.startswith(f"| {dataset} |"))
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_report_mean_std_beside_published_numbers(tmp_path):
+    def row(method, seed, accuracy):
+        return {"dataset": "ItalyPowerDemand", "method": method, "seed": seed, "accuracy": accuracy,
+                "n_train": "67", "n_test": "1029", "n_timepoints": "24", "fit_seconds": "1",
+                "predict_seconds": "1", "warmup_seconds": "0", "peak_rss_mb": "100", "config": "{}"}
+
+    rows = [row("v2s", "0", "0.90"), row("v2s", "1", "0.94"), row("1nn-dtw", "", "0.95")]
+    path = benchmark.write_report(rows, tmp_path / "r.md", seeds=2, methods=["v2s", "minirocket", "1nn-dtw"],
+                                  names=["ItalyPowerDemand", "Nowhere"])
+    report = path.read_text()
+    # V2S: mean and sample std of 0.90, 0.94; MiniRocket not run; then paper V2S_a, V2S_u,
+    # SOTA (percent in the table) and redux MiniROCKET, 1NN-DTW.
+    assert report_cells(report, "ItalyPowerDemand") == [
+        "ItalyPowerDemand", "67/1029/24", "0.920 ± 0.028 (n=2)", "", "0.950",
+        "0.971", "0.963", "0.971", "0.963", "0.950"]
+    assert report_cells(report, "Nowhere") == ["Nowhere"] + [""] * 9
+    assert "seeds 0, 1" in report
+
+
+def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
+    make_archive(tmp_path)
+    out = tmp_path / "out"
+    args = dict(methods=["1nn-euclidean", "v2s"], seeds=2, v2s_params=FAST_V2S, ucr_root=tmp_path,
+                download=False, quiet=True, log=lambda line: None)
+    real_unit, calls = benchmark._run_unit, []
+
+    def interrupted_unit(*a, **k):
+        calls.append(a[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_unit(*a, **k)
+
+    monkeypatch.setattr(benchmark, "_run_unit", interrupted_unit)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark("Synth", out, **args)
+    first = read_csv(out / "results.csv")
+    assert len(first) == 1
+    with open(out / "results.csv", "a") as handle:  # killed halfway through writing a row
+        handle.write('Synth,v2s,0,0.5,0.5,1.0,"{""method')
+    monkeypatch.setattr(benchmark, "_run_unit", real_unit)
+
+    with pytest.warns(UserWarning, match="corrupt last line"):
+        result = run_benchmark("Synth", out, **args)
+    assert (result.n_resumed, result.n_new) == (1, 2)
+    rows = read_csv(out / "results.csv")
+    assert rows[0] == first[0]  # kept, not recomputed
+    assert sorted((r["method"], r["seed"]) for r in rows) == [("1nn-euclidean", ""), ("v2s", "0"), ("v2s", "1")]
+
+    again = run_benchmark("Synth", out, **args)
+    assert (again.n_resumed, again.n_new) == (3, 0) and read_csv(out / "results.csv") == rows
+
+    # Another V2S configuration is new work; the 1-NN row does not depend on it.
+    changed = run_benchmark("Synth", out, **{**args, "v2s_params": {**FAST_V2S, "max_epochs": 2}})
+    assert (changed.n_resumed, changed.n_new) == (1, 2)
+    assert len(read_csv(out / "results.csv")) == 5 and len(changed.rows) == 3
+
+
+def test_corruption_before_the_last_line_is_refused(tmp_path):
+    path = tmp_path / "results.csv"
+    good = ",".join(["x"] * len(COLUMNS))
+    path.write_text(",".join(COLUMNS) + "\n" + "broken\n" + good + "\n")
+    with pytest.raises(ValueError, match="corrupt rows before its last line"):
+        read_results(path)
+
+
+def test_groups_and_names():
+    offline = expand_datasets("offline")
+    assert offline == bundled_datasets(univariate_only=True)
+    assert "BasicMotions" not in offline and {"GunPoint", "PLAID"} <= set(offline)
+    paper = expand_datasets("paper")
+    assert len(paper) == 30 and {"SonyAIBORobotSurface1", "Ham", "Wine"} <= set(paper)
+    assert len(expand_datasets("all")) == 128
+    assert expand_datasets("GunPoint, Coffee,GunPoint") == ["GunPoint", "Coffee"]
+    with pytest.raises(ValueError, match="No datasets"):
+        expand_datasets(" , ")
+
+
+def test_long_series_are_resampled_to_fit_the_source():
+    assert v2s_params_for(1460, {"resample": "auto"})["resample"] == "fit"  # ACSF1
+    assert v2s_params_for(24, {"resample": "auto"})["resample"] is None
+    assert v2s_params_for(600, {"resample": "auto", "segments": 2})["resample"] == "fit"
+    assert v2s_params_for(24, {"resample": 100})["resample"] == 100
+
+
+def test_workers_times_threads_never_exceed_the_cores(monkeypatch):
+    monkeypatch.setattr(benchmark.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert benchmark._threads(1) == (1, 8)
+    assert benchmark._threads(3) == (3, 2)
+    assert benchmark._threads(-1) == (8, 1)
+    assert benchmark._threads(50) == (8, 1)
+
+
+def test_bad_arguments_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="Unknown method.*rocket"):
+        run_benchmark("GunPoint", tmp_path, methods="rocket")
+    with pytest.raises(ValueError, match="seeds must be at least 1"):
+        run_benchmark("GunPoint", tmp_path, seeds=0)
+    from voice2series.cli import main
+
+    assert main(["bench", "--datasets", "GunPoint", "--resample", "huge", "--out", str(tmp_path)]) == 2
+
+
+def test_parallel_workers_write_every_row(tmp_path):
+    make_archive(tmp_path, "SynthA")
+    make_archive(tmp_path, "SynthB", seed=1)
+    result = run_benchmark("SynthA,SynthB", tmp_path / "out", methods="1nn-euclidean", n_jobs=2,
+                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    rows = read_csv(result.csv_path)
+    assert sorted(r["dataset"] for r in rows) == ["SynthA", "SynthB"]
+    workers, threads = benchmark._threads(2)
+    assert all(int(r["threads"]) == threads for r in rows) and workers * threads <= benchmark.os.cpu_count()
+
+
+@pytest.mark.slow
+def test_numba_baselines(tmp_path):
+    """MiniRocket and 1-NN DTW (first use compiles numba code: 30-40 s)."""
+    make_archive(tmp_path, n=30)
+    result = run_benchmark("Synth", tmp_path / "out", methods="minirocket,1nn-dtw", seeds=2,
+                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    rows = read_csv(result.csv_path)
+    assert sorted((r["method"], r["seed"]) for r in rows) == [("1nn-dtw", ""), ("minirocket", "0"), ("minirocket", "1")]
+    assert all(float(r["accuracy"]) >= 0.8 for r in rows)  # separable classes; chance is 1/3
+    dtw = json.loads(next(r["config"] for r in rows if r["method"] == "1nn-dtw"))
+    assert dtw["distance"] == "dtw" and dtw["distance_params"] is None  # full warping window
+    assert "MiniRocket" in result.report_path.read_text()

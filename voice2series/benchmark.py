@@ -1,0 +1,614 @@
+"""Benchmark V2SClassifier against standard baselines on UCR datasets.
+
+Protocol: the official UCR train/test split of every dataset. Each method sees
+the training split only while it is fitted (V2SClassifier selects its epoch on a
+validation split carved from the training data); the test split is predicted
+once per fitted model. Stochastic methods run once per seed; deterministic
+ones (the 1-NN classifiers) once per dataset.
+
+Results are appended, one flushed CSV row per dataset x method x seed x
+configuration, so an interrupted run continues where it stopped when rerun
+with the same arguments.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+from . import __version__
+from .archive import load_dataset, ucr_names
+from .datasets import bundled_datasets
+
+__all__ = [
+    "METHODS",
+    "BenchmarkResult",
+    "expand_datasets",
+    "make_estimator",
+    "read_results",
+    "run_benchmark",
+    "v2s_params_for",
+    "write_report",
+]
+
+METHODS = ("v2s", "minirocket", "1nn-euclidean", "1nn-dtw")
+DETERMINISTIC = frozenset({"1nn-euclidean", "1nn-dtw"})
+METHOD_LABELS = {
+    "v2s": "V2S (this run)",
+    "minirocket": "MiniRocket",
+    "1nn-euclidean": "1-NN ED",
+    "1nn-dtw": "1-NN DTW",
+}
+COLUMNS = [
+    "dataset", "method", "seed", "accuracy", "balanced_accuracy", "fit_seconds",
+    "predict_seconds", "warmup_seconds", "peak_rss_mb", "n_train", "n_test",
+    "n_timepoints", "n_classes", "threads", "data_origin", "config", "key",
+    "voice2series_version", "backend", "finished_at",
+]
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass
+class BenchmarkResult:
+    """What :func:`run_benchmark` wrote.
+
+    Attributes
+    ----------
+    csv_path, report_path : Path
+    rows : list of dict
+        The rows of this configuration (resumed and new), in CSV form.
+    n_new, n_resumed : int
+        Rows computed now, rows found in the CSV from an earlier run.
+    """
+
+    csv_path: Path
+    report_path: Path
+    rows: list
+    n_new: int
+    n_resumed: int
+
+
+# --------------------------------------------------------------------- datasets
+def expand_datasets(spec):
+    """Dataset names from a comma-separated list of names and groups.
+
+    Parameters
+    ----------
+    spec : str or list of str
+        Names, or the groups ``offline`` (bundled with installed packages),
+        ``paper`` (the 30 datasets of the V2S paper's Table 2) and ``all`` (the
+        128 univariate UCR datasets).
+
+    Returns
+    -------
+    list of str
+        Without duplicates, in the order given.
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    groups = {
+        "offline": lambda: bundled_datasets(univariate_only=True),
+        "paper": lambda: list(_read_table("v2s_paper_table2.csv")),
+        "all": ucr_names,
+    }
+    names = []
+    for item in (i.strip() for i in items):
+        if item:
+            names.extend(groups[item.lower()]() if item.lower() in groups else [item])
+    if not names:
+        raise ValueError(f"No datasets in {spec!r}; give names or one of {sorted(groups)}.")
+    return list(dict.fromkeys(names))
+
+
+def _read_table(filename):
+    """A shipped reference table as {dataset: {column: str}}."""
+    with open(_DATA / filename, newline="") as handle:
+        return {row["dataset"]: row for row in csv.DictReader(handle)}
+
+
+# ---------------------------------------------------------------------- methods
+def make_estimator(method, seed, v2s_params, threads=1):
+    """A fresh, unfitted estimator for one method.
+
+    Parameters
+    ----------
+    method : {"v2s", "minirocket", "1nn-euclidean", "1nn-dtw"}
+    seed : int or None
+        ``random_state`` of the stochastic methods.
+    v2s_params : dict
+        Parameters of :class:`~voice2series.V2SClassifier`.
+    threads : int, default=1
+        Threads the estimator may use.
+
+    Returns
+    -------
+    estimator, backend : object, str
+        The estimator and the package (with version) that implements it.
+    """
+    if method == "v2s":
+        from .estimator import V2SClassifier
+
+        return V2SClassifier(random_state=seed, **v2s_params), f"torch {_version('torch')}"
+    if method == "1nn-euclidean":
+        from sklearn.neighbors import KNeighborsClassifier
+
+        return KNeighborsClassifier(n_neighbors=1, algorithm="brute"), f"scikit-learn {_version('scikit-learn')}"
+    if method == "minirocket":
+        # aeon's MiniRocket gives sktime's accuracy several times faster.
+        from aeon.classification.convolution_based import MiniRocketClassifier
+
+        return MiniRocketClassifier(random_state=seed, n_jobs=threads), f"aeon {_version('aeon')}"
+    if method == "1nn-dtw":
+        from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
+
+        # distance_params=None: DTW with a full warping window, as in the bake-off.
+        return (
+            KNeighborsTimeSeriesClassifier(distance="dtw", n_neighbors=1, n_jobs=threads),
+            f"aeon {_version('aeon')}",
+        )
+    raise ValueError(f"Unknown method {method!r}; use one of {list(METHODS)}.")
+
+
+def _version(package):
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _config(method, estimator):
+    """The parameters that decide a method's results (threads excluded)."""
+    params = {k: v for k, v in estimator.get_params().items() if k not in {"random_state", "verbose", "n_jobs"}}
+    return json.dumps({"method": method, **params}, sort_keys=True, default=str)
+
+
+def v2s_params_for(dataset_length, v2s_params):
+    """V2S parameters for one dataset: ``resample="auto"`` resolved.
+
+    ``"auto"`` keeps a series as is when it fits its segment of the source
+    input, and shrinks it to fill the segment (``"fit"``) when it is longer
+    (V2SClassifier refuses series that do not fit).
+
+    Parameters
+    ----------
+    dataset_length : int
+        Length of the dataset's series.
+    v2s_params : dict
+        V2SClassifier parameters; ``resample`` may be ``"auto"``.
+
+    Returns
+    -------
+    dict
+        The parameters with ``resample`` resolved.
+    """
+    params = dict(v2s_params)
+    if params.get("resample", "auto") == "auto":
+        from .sources import get_source
+
+        options = {"input_length": params["input_length"]} if params.get("input_length") else {}
+        input_length = get_source(params.get("source", "crepe-tiny"), **options).input_length
+        fits = dataset_length <= input_length // params.get("segments", 1)
+        params["resample"] = None if fits else "fit"
+    return params
+
+
+# ------------------------------------------------------------------ work units
+@dataclass(frozen=True)
+class _Unit:
+    dataset: str
+    method: str
+    seed: object  # int, or None for deterministic methods
+    params: tuple  # V2S parameters as sorted items (hashable)
+
+    def key_and_config(self):
+        estimator, _ = make_estimator(self.method, self.seed, dict(self.params))
+        config = _config(self.method, estimator)
+        digest = hashlib.sha1(config.encode()).hexdigest()[:12]
+        seed = "-" if self.seed is None else self.seed
+        return f"{self.dataset}|{self.method}|{seed}|{digest}", config
+
+
+_WARMED = set()
+
+
+def _warm_up(method, threads):
+    """Compile a method's numba code once per process; return the seconds it took."""
+    if method in _WARMED or method not in {"minirocket", "1nn-dtw"}:
+        return 0.0
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 40)), np.array(["a", "b"] * 6)
+    started = time.perf_counter()
+    estimator, _ = make_estimator(method, 0, {}, threads)
+    estimator.fit(X, y).predict(X)
+    _WARMED.add(method)
+    return time.perf_counter() - started
+
+
+def _run_unit(unit, data, threads, key, config):
+    """Fit one method on one dataset's training split, score the test split once."""
+    import torch
+
+    torch.set_num_threads(threads)
+    with warnings.catch_warnings():
+        # numba's type-safety notes and V2S's "no early stopping" note are not results.
+        warnings.simplefilter("ignore")
+        warmup = _warm_up(unit.method, threads)
+        estimator, backend = make_estimator(unit.method, unit.seed, dict(unit.params), threads)
+        _reset_peak_rss()
+        started = time.perf_counter()
+        estimator.fit(data.X_train, data.y_train)
+        fitted = time.perf_counter()
+        predicted = estimator.predict(data.X_test)
+        done = time.perf_counter()
+    return {
+        "dataset": unit.dataset,
+        "method": unit.method,
+        "seed": "" if unit.seed is None else unit.seed,
+        "accuracy": f"{accuracy_score(data.y_test, predicted):.6f}",
+        "balanced_accuracy": f"{balanced_accuracy_score(data.y_test, predicted):.6f}",
+        "fit_seconds": f"{fitted - started:.3f}",
+        "predict_seconds": f"{done - fitted:.3f}",
+        "warmup_seconds": f"{warmup:.3f}",
+        "peak_rss_mb": f"{_peak_rss_mb():.1f}",
+        "n_train": len(data.y_train),
+        "n_test": len(data.y_test),
+        "n_timepoints": data.X_train.shape[1],
+        "n_classes": len(set(data.y_train)),
+        "threads": threads,
+        "data_origin": data.origin,
+        "config": config,
+        "key": key,
+        "voice2series_version": __version__,
+        "backend": backend,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _reset_peak_rss():
+    """Reset the kernel's peak-RSS counter so it measures this unit only (Linux)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass  # elsewhere the column is the process's peak so far
+
+
+def _peak_rss_mb():
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------- results
+def read_results(path):
+    """Rows already in a results CSV, dropping a corrupt last line with a warning.
+
+    A run killed while writing can leave a partial last line; it is removed
+    from the file (the unit is then computed again). Corruption anywhere else
+    is an error, since it cannot come from an interruption.
+
+    Parameters
+    ----------
+    path : Path
+
+    Returns
+    -------
+    list of dict
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    lines = path.read_text().splitlines(keepends=True)
+    if len(lines) == 1 and not lines[0].endswith("\n"):
+        path.write_text("")  # killed while writing the header
+        return []
+    if next(csv.reader([lines[0]])) != COLUMNS:
+        raise ValueError(f"{path} is not a results file of this version (columns differ); choose another --out.")
+    # Parse line by line: a cut-off quoted field must not swallow the lines after it.
+    body = [(line, next(csv.reader([line]), [])) for line in lines[1:]]
+    bad = [i for i, (line, row) in enumerate(body) if not (line.endswith("\n") and _valid(row))]
+    if bad and bad != [len(body) - 1]:
+        raise ValueError(
+            f"{path} has corrupt rows before its last line (line {bad[0] + 2}); it was not "
+            "written by an interrupted run. Move it away or choose another --out."
+        )
+    if bad:
+        warnings.warn(
+            f"Dropped the corrupt last line of {path} (an interrupted write); that unit runs again.",
+            UserWarning,
+            stacklevel=2,
+        )
+        body = body[:-1]
+        path.write_text(lines[0] + "".join(line for line, _ in body))
+    return [dict(zip(COLUMNS, row)) for _, row in body]
+
+
+def _valid(row):
+    if len(row) != len(COLUMNS):
+        return False
+    try:
+        return 0.0 <= float(row[COLUMNS.index("accuracy")]) <= 1.0 and bool(row[COLUMNS.index("finished_at")])
+    except ValueError:
+        return False
+
+
+def _append(path, row):
+    """Append one row and force it to disk, so a kill loses at most the unit in flight."""
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# ------------------------------------------------------------------ the run
+def run_benchmark(
+    datasets,
+    out,
+    methods=METHODS,
+    seeds=1,
+    v2s_params=None,
+    n_jobs=1,
+    ucr_root=None,
+    download=True,
+    download_timeout=120.0,
+    skip_missing=False,
+    quiet=False,
+    log=print,
+):
+    """Benchmark methods on UCR datasets; write ``results.csv`` and ``report.md``.
+
+    Parameters
+    ----------
+    datasets : str or list of str
+        Names and groups, see :func:`expand_datasets`.
+    out : str or Path
+        Output folder; rerunning with the same arguments resumes.
+    methods : sequence of str, default=METHODS
+    seeds : int, default=1
+        Seeds ``0 .. seeds-1`` for the stochastic methods.
+    v2s_params : dict, optional
+        :class:`~voice2series.V2SClassifier` parameters; ``resample`` defaults
+        to ``"auto"`` (``"fit"`` only for series longer than the source input).
+    n_jobs : int, default=1
+        Parallel work units (joblib); ``-1`` for one per core. Each worker gets
+        ``cores // n_jobs`` threads.
+    ucr_root : str or Path, optional
+        Local archive copy (see :func:`voice2series.archive.load_dataset`).
+    download : bool, default=True
+    download_timeout : float, default=120.0
+    skip_missing : bool, default=False
+        Benchmark the datasets that are available instead of stopping when
+        some are not.
+    quiet : bool, default=False
+        Log one line per finished unit instead of a progress bar.
+    log : callable, default=print
+        Receives log lines.
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    methods = _check_methods(methods)
+    if int(seeds) < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}.")
+    v2s_params = {"resample": "auto", **(v2s_params or {})}
+    names = expand_datasets(datasets)
+    out = Path(out)
+    data = _load_all(names, ucr_root, download, download_timeout, skip_missing, log)
+    units = _plan(data, methods, int(seeds), v2s_params)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "results.csv"
+    done = {row["key"]: row for row in read_results(csv_path)}
+    wanted = [(unit, *unit.key_and_config()) for unit in units]
+    pending = [(unit, key, config) for unit, key, config in wanted if key not in done]
+    n_resumed = len(wanted) - len(pending)
+    if n_resumed:
+        log(f"resuming: {n_resumed} of {len(wanted)} units already in {csv_path}")
+    new = _execute(pending, data, csv_path, n_jobs, quiet, log)
+    done.update({row["key"]: row for row in new})
+    rows = [done[key] for _, key, _ in wanted]
+    report_path = write_report(rows, out / "report.md", seeds=int(seeds), methods=methods, names=list(data))
+    return BenchmarkResult(csv_path, report_path, rows, len(new), n_resumed)
+
+
+def _check_methods(methods):
+    methods = [m.strip().lower() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        raise ValueError(f"Unknown method(s) {unknown or methods}; use some of {list(METHODS)}.")
+    needs_aeon = sorted(set(methods) & {"minirocket", "1nn-dtw"})
+    if needs_aeon and importlib.util.find_spec("aeon") is None:
+        raise ValueError(
+            f"{', '.join(needs_aeon)} need the aeon package: pip install 'voice2series[bench]', "
+            "or leave them out with --methods v2s,1nn-euclidean."
+        )
+    return list(dict.fromkeys(methods))
+
+
+def _load_all(names, ucr_root, download, timeout, skip_missing, log):
+    """Load every dataset before any fitting, so a missing one fails fast."""
+    data = {}
+    for name in names:
+        try:
+            dataset = load_dataset(name, ucr_root=ucr_root, download=download, timeout=timeout)
+        except ValueError as error:
+            if not skip_missing:
+                raise
+            log(f"skipped: {error}")
+            continue
+        data[dataset.name] = dataset
+    if not data:
+        raise ValueError(f"None of the datasets {names} is available (see the messages above).")
+    return data
+
+
+def _plan(data, methods, seeds, v2s_params):
+    units = []
+    for name, dataset in data.items():
+        params = tuple(sorted(v2s_params_for(dataset.X_train.shape[1], v2s_params).items()))
+        for method in methods:
+            method_seeds = [None] if method in DETERMINISTIC else range(seeds)
+            units.extend(_Unit(name, method, seed, params if method == "v2s" else ()) for seed in method_seeds)
+    return units
+
+
+def _threads(n_jobs):
+    """(workers, threads per worker) with workers x threads <= cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = cores if n_jobs == -1 else max(1, min(int(n_jobs), cores))
+    return workers, max(1, cores // workers)
+
+
+def _execute(pending, data, csv_path, n_jobs, quiet, log):
+    from tqdm.auto import tqdm
+
+    workers, threads = _threads(n_jobs)
+    bar = tqdm(total=len(pending), disable=quiet or not pending, unit="unit", dynamic_ncols=True)
+    new = []
+
+    def record(row):
+        _append(csv_path, row)
+        new.append(row)
+        bar.update()
+        message = (
+            f"{row['dataset']} {row['method']} seed {row['seed'] if row['seed'] != '' else '-'}: accuracy "
+            f"{float(row['accuracy']):.4f}, fit {float(row['fit_seconds']):.1f} s"
+        )
+        if quiet:
+            log(message)
+        else:
+            bar.set_postfix_str(message)
+
+    try:
+        if workers == 1:
+            import torch
+
+            previous = torch.get_num_threads()
+            try:
+                for unit, key, config in pending:
+                    bar.set_description(f"{unit.dataset} {unit.method}")
+                    record(_run_unit(unit, data[unit.dataset], threads, key, config))
+            finally:
+                torch.set_num_threads(previous)
+        else:
+            from joblib import Parallel, delayed
+
+            jobs = (delayed(_run_unit)(u, data[u.dataset], threads, k, c) for u, k, c in pending)
+            for row in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+                record(row)
+    finally:
+        bar.close()
+    return new
+
+
+# -------------------------------------------------------------------- report
+def _summary(values):
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return ""
+    if values.size == 1:
+        return f"{values[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f} (n={values.size})"
+
+
+def write_report(rows, path, seeds, methods, names):
+    """Markdown report: mean ± std per dataset and method beside published numbers.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (CSV form) of one configuration.
+    path : str or Path
+    seeds : int
+    methods : list of str
+    names : list of str
+        Datasets, in report order.
+
+    Returns
+    -------
+    Path
+    """
+    paper, redux = _read_table("v2s_paper_table2.csv"), _read_table("bakeoff_redux_accuracy.csv")
+    by = {}
+    for row in rows:
+        by.setdefault((row["dataset"], row["method"]), []).append(row)
+    header = ["dataset", "train/test/length", *(METHOD_LABELS[m] for m in methods),
+              "paper V2S_a", "paper V2S_u", "paper SOTA", "redux MiniROCKET", "redux 1NN-DTW"]
+    lines = [
+        "# voice2series benchmark",
+        "",
+        f"Protocol: official UCR train/test splits; every method is fitted on the training split "
+        f"only (V2S picks its epoch on a validation split of the training data when early "
+        f"stopping is on); the test split is predicted once per fitted model. Stochastic methods "
+        f"(V2S, MiniRocket): {seeds} run(s), seeds {', '.join(map(str, range(seeds)))}; 1-NN classifiers are "
+        f"deterministic: one run. Cells: test accuracy, mean ± sample std over seeds.",
+        "",
+        "Published columns, as fractions: *paper* = Yang, Tsai & Chen, ICML 2021, Table 2 (selected "
+        "on the test split by the official code, so optimistic; different source model); *redux* = "
+        "Middlehurst, Schäfer & Bagnall, DMKD 2024, official split. Blank: not published.",
+        "",
+        f"voice2series {__version__}; {len(rows)} rows; generated "
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for name in names:
+        sample = next((r for m in methods for r in by.get((name, m), [])), None)
+        shape = f"{sample['n_train']}/{sample['n_test']}/{sample['n_timepoints']}" if sample else ""
+        cells = [_summary([float(r["accuracy"]) for r in by.get((name, m), [])]) for m in methods]
+        published = [_percent(paper, name, "v2s_a"), _percent(paper, name, "v2s_u"),
+                     _percent(paper, name, "sota_reported"),
+                     _fraction(redux, name, "MiniROCKET_official_split"),
+                     _fraction(redux, name, "1NN-DTW_official_split")]
+        lines.append("| " + " | ".join([name, shape, *cells, *published]) + " |")
+    lines += ["", "Mean seconds per fit (predict) on this machine; first-use numba compilation "
+              "is excluded and listed separately:", "",
+              "| method | fit s | predict s | numba warm-up s | peak RSS MB |", "|---|---|---|---|---|"]
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        if mine:
+            column = lambda name: [float(r[name]) for r in mine]  # noqa: E731
+            lines.append(
+                f"| {METHOD_LABELS[method]} | {np.mean(column('fit_seconds')):.2f} | "
+                f"{np.mean(column('predict_seconds')):.2f} | {max(column('warmup_seconds')):.1f} | "
+                f"{max(column('peak_rss_mb')):.0f} |"
+            )
+    v2s = next((r for r in rows if r["method"] == "v2s"), None)
+    if v2s:
+        lines += ["", f"V2S configuration (first dataset): `{v2s['config']}`"]
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _percent(table, name, column):
+    value = table.get(name, {}).get(column, "")
+    return f"{float(value) / 100:.3f}" if value else ""
+
+
+def _fraction(table, name, column):
+    value = table.get(name, {}).get(column, "")
+    return f"{float(value):.3f}" if value else ""
