@@ -9,7 +9,7 @@ import time
 
 from .datasets import bundled_datasets, load_ucr
 from .estimator import V2SClassifier
-from .sources import source_names
+from .sources import available, source_names
 
 
 def run(dataset, seed=0, **params):
@@ -43,6 +43,22 @@ def run(dataset, seed=0, **params):
     }
 
 
+def format_sources(table):
+    """The :func:`~voice2series.sources.available` table as aligned text lines.
+
+    Sources that cannot be built offline get a line below the table saying
+    how to obtain their weights.
+    """
+    shown = table.drop(columns="how_to_get").assign(
+        n_parameters=[f"{n / 1e6:.2f} M" for n in table["n_parameters"]],
+        offline=["yes" if ok else "no" for ok in table["offline"]],
+    )
+    lines = [shown.to_string()]
+    for name, how in table.loc[~table["offline"], "how_to_get"].items():
+        lines.append(f"{name}: {how}")
+    return "\n".join(lines)
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="voice2series",
@@ -67,6 +83,10 @@ def _parser():
     run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
     commands.add_parser("datasets", help="list the UCR datasets available offline")
+    commands.add_parser(
+        "sources",
+        help="list the acoustic models, where their weights come from, and which work offline",
+    )
     return parser
 
 
@@ -91,6 +111,9 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "datasets":
         print("\n".join(bundled_datasets()))
+        return 0
+    if args.command == "sources":
+        print(format_sources(available()))
         return 0
     try:
         result = run(args.dataset, seed=args.seed, **_run_params(args))
