@@ -14,7 +14,7 @@ NEW_SOURCES = {"speech-embedding": 12512, "speaker-encoder": 16000}
 
 
 @pytest.mark.parametrize("name, input_length", NEW_SOURCES.items())
-def test_fits_predicts_and_pickles_without_weights(name, input_length, small_xy):
+def test_fits_predicts_and_pickles_without_weights(name, input_length, small_xy, one_torch_thread):
     table = available()
     if name not in table.index or not table.loc[name, "offline"]:
         pytest.skip(f"{name} is not usable offline on this machine")

@@ -12,6 +12,8 @@ try:
 except (ImportError, FileNotFoundError) as error:  # pragma: no cover - depends on the machine
     pytest.skip(f"Resemblyzer 0.1.4 not installed: {error}", allow_module_level=True)
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def voice_like(length, seed):
     """A modulated harmonic tone plus noise."""
