@@ -68,9 +68,15 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch intra-op threads; 1 avoids LSTM stalls when other jobs share the cores",
+    )
     parser.add_argument("--output", default=str(RESULTS / "sources.json"))
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     table = available()
     names = args.sources or [n for n in table.index if table.loc[n, "offline"]]
     results = []
