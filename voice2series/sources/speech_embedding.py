@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .base import AcousticSource, package_file
 
-__all__ = ["SpeechEmbeddingSource"]
+__all__ = ["SpeechEmbeddingSource", "locate_speech_embedding"]
 
 _INSTALL = "pip install --no-deps openwakeword==0.5.1 (0.6.0 no longer ships the ONNX files)"
 # (kernel height, kernel width) of the 20 embedding convolutions; max pooling follows
@@ -22,9 +24,21 @@ def openwakeword_model(name):
     return package_file("openwakeword", f"resources/models/{name}.onnx", _INSTALL)
 
 
+def locate_speech_embedding():
+    """Both ONNX files, after checking that ``onnx`` (which reads them) is installed."""
+    if importlib.util.find_spec("onnx") is None:
+        raise ImportError("The speech-embedding source reads ONNX files with 'onnx': pip install onnx")
+    return [openwakeword_model("melspectrogram"), openwakeword_model("embedding_model")]
+
+
 def _initializers(path):
-    import onnx
-    from onnx import numpy_helper
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as error:
+        raise ImportError(
+            "The speech-embedding source reads ONNX files with 'onnx': pip install onnx"
+        ) from error
 
     graph = onnx.load(str(path)).graph
     return {item.name: torch.from_numpy(numpy_helper.to_array(item).copy()) for item in graph.initializer}
