@@ -5,8 +5,8 @@ Speed: seconds for one forward + backward (to the input waveform) of a batch of
 ``--repeats`` after one warm-up pass.
 
 Accuracy: ``V2SClassifier(source=name, max_epochs=...)`` on GunPoint's official
-split (default settings otherwise, so no validation split at 50 training
-series), one fit per seed, test split scored once per fit.
+split and ``segments`` (default settings otherwise, so no validation split at 50
+training series), one fit per seed, test split scored once per fit.
 
 Usage:
     python benchmarks/sources.py [--sources crepe-tiny speech-embedding]
@@ -44,12 +44,12 @@ def forward_backward_seconds(name, batch_size=32, repeats=3):
     return min(timings[1:]), source.input_length
 
 
-def gunpoint_runs(name, seeds, max_epochs):
+def gunpoint_runs(name, seeds, max_epochs, segments=1):
     X_train, y_train = load_ucr("GunPoint", "train")
     X_test, y_test = load_ucr("GunPoint", "test")
     runs = []
     for seed in seeds:
-        clf = V2SClassifier(source=name, max_epochs=max_epochs, random_state=seed)
+        clf = V2SClassifier(source=name, max_epochs=max_epochs, segments=segments, random_state=seed)
         started = time.perf_counter()
         clf.fit(X_train, y_train)
         runs.append({
@@ -67,6 +67,10 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--segments", type=int, default=1,
+        help="series copies per waveform; a 150-point series is 1%% of a 16000-sample input",
+    )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument(
         "--threads", type=int, default=None,
@@ -85,7 +89,7 @@ def main():
         row = {"source": name, "input_length": length, "fwd_bwd_batch32_s": seconds}
         print(f"{name}: forward+backward, batch 32 x {length}: {seconds:.3f} s", flush=True)
         if not args.speed_only:
-            runs = gunpoint_runs(name, args.seeds, args.max_epochs)
+            runs = gunpoint_runs(name, args.seeds, args.max_epochs, args.segments)
             accuracies = [r["accuracy"] for r in runs]
             row.update({
                 "gunpoint_runs": runs,
@@ -101,6 +105,7 @@ def main():
         "threads": torch.get_num_threads(),
         "machine": platform.platform(),
         "max_epochs": args.max_epochs,
+        "segments": args.segments,
         "seeds": args.seeds,
         "results": results,
     }
