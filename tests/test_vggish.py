@@ -122,3 +122,11 @@ def test_front_end_and_network_match_torchvggish(checkpoint, empty_hub):
         expected = reference.eval()(torch.from_numpy(reference_examples).float()[:, None]).mean(0)
         pooled = source(torch.from_numpy(waveform)[None])[0]
     torch.testing.assert_close(pooled, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_cli_run_without_weights_is_one_clear_line(empty_hub, monkeypatch, capsys):
+    from voice2series.cli import main
+
+    monkeypatch.setattr(vggish, "WEIGHTS_URL", "http://127.0.0.1:9/vggish-10086976.pth")
+    assert main(["run", "ItalyPowerDemand", "--source", "vggish", "--max-epochs", "1"]) == 2
+    assert "copy it to" in capsys.readouterr().err

@@ -150,7 +150,7 @@ def main(argv=None):
         return 0
     try:
         result = run(args.dataset, seed=args.seed, **_run_params(args))
-    except ValueError as error:
+    except (ValueError, OSError, ImportError) as error:  # OSError: weights not found/downloadable
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:
