@@ -23,3 +23,19 @@ def small_xy():
     y = np.array(["cat", "dog", "emu"] * 8)
     X[y == "dog"] += np.sin(np.linspace(0, 6, 30))
     return X, y
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one intra-op thread, then restore the setting.
+
+    The speaker encoder's LSTM runs 160 tiny sequential steps per layer; with
+    two threads on a loaded 2-core machine each step waits at an OpenMP
+    barrier for a descheduled thread (measured: 28 s per epoch instead of 0.5 s).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

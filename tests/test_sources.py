@@ -1,10 +1,20 @@
+import dataclasses
 import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
-from voice2series.sources import AcousticSource, CrepeSource, get_source, source_names
+from voice2series import V2SClassifier, sources
+from voice2series.cli import main
+from voice2series.sources import (
+    AcousticSource,
+    CrepeSource,
+    available,
+    from_module,
+    get_source,
+    source_names,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +79,115 @@ def test_get_source_freezes_a_source_instance_and_refuses_options(tiny):
     assert get_source(tiny) is tiny
     with pytest.raises(ValueError, match="named sources only"):
         get_source(tiny, input_length=2048)
+
+
+class _Detached(torch.nn.Module):
+    """Cuts the graph, as a forward pass through numpy would."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(64, 4)
+
+    def forward(self, waveform):
+        return self.linear(waveform.detach())
+
+
+def test_from_module_freezes_and_lets_gradients_reach_the_input():
+    net = torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.Dropout(0.5), torch.nn.Tanh())
+    source = from_module(net, sample_rate=8000, input_length=64, name="toy")
+    assert (source.n_outputs, source.sample_rate, source.input_length, source.name) == (8, 8000, 64, "toy")
+    assert not any(p.requires_grad for p in source.parameters())
+    source.train()
+    assert not any(module.training for module in source.modules())  # dropout stays off
+    waveform = torch.randn(3, 64, requires_grad=True)
+    first = source(waveform)
+    torch.testing.assert_close(first, source(waveform))
+    first.sum().backward()
+    assert torch.count_nonzero(waveform.grad) > 0
+    assert source.spec() is None  # custom sources pickle with their weights
+
+
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (_Detached(), "Gradients do not reach the input"),
+        (torch.nn.Identity(), None),  # (batch, 64) passes: 64 outputs
+        (torch.nn.Flatten(0), r"returned \(128,\)"),
+        (torch.nn.Linear(10, 2), "failed on a \\(2, 64\\)"),
+    ],
+)
+def test_from_module_checks_output_shape_and_gradient(module, match):
+    if match is None:
+        assert from_module(module, 16000, 64).n_outputs == 64
+        return
+    with pytest.raises(ValueError, match=match):
+        from_module(module, 16000, 64)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("not a module", 16000, 64), "needs a torch.nn.Module"),
+        ((torch.nn.Identity(), 0, 64), "sample_rate must be a positive int"),
+        ((torch.nn.Identity(), 16000, 6.5), "input_length must be a positive int"),
+    ],
+)
+def test_from_module_rejects_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        from_module(*args)
+
+
+def test_classifier_fits_on_a_wrapped_module(small_xy):
+    X, y = small_xy
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.Tanh())
+    clf = V2SClassifier(from_module(net, 16000, 64), max_epochs=3, random_state=0).fit(X, y)
+    assert clf.predict(X).shape == (24,)
+    assert not any(p.requires_grad for p in clf.model_.source.parameters())
+
+
+def test_available_lists_every_registered_source():
+    table = available()
+    assert list(table.index) == source_names()
+    assert {"weights", "sample_rate", "input_length", "n_outputs", "n_parameters", "offline"} <= set(
+        table.columns
+    )
+    assert table.loc["crepe-tiny", "offline"] and table.loc["crepe-full", "offline"]
+
+
+@pytest.mark.parametrize("name", source_names())
+def test_registry_facts_match_the_built_source(name):
+    row = available().loc[name]
+    if not row.offline:
+        pytest.skip(f"{name} weights not on this machine: {row.how_to_get}")
+    if name == "attrnn":
+        pytest.skip("the checkpoint's classes are whatever it was trained on")
+    source = get_source(name)
+    assert (row.sample_rate, row.input_length, row.n_outputs) == (
+        source.sample_rate, source.input_length, source.n_outputs
+    )
+    assert row.n_parameters == sum(p.numel() for p in source.parameters())
+    assert source.spec()["name"] == name
+
+
+def test_available_reports_missing_weights(monkeypatch):
+    def missing():
+        raise FileNotFoundError("put the file at /somewhere")
+
+    entry = sources._REGISTRY["crepe-tiny"]
+    monkeypatch.setitem(sources._REGISTRY, "crepe-tiny", dataclasses.replace(entry, locate_weights=missing))
+    row = available().loc["crepe-tiny"]
+    assert not row.offline and "/somewhere" in row.how_to_get
+
+
+def test_cli_sources_prints_the_table(capsys, monkeypatch):
+    def missing():
+        raise ImportError("pip install something")
+
+    entry = sources._REGISTRY["crepe-full"]
+    monkeypatch.setitem(sources._REGISTRY, "crepe-full", dataclasses.replace(entry, locate_weights=missing))
+    assert main(["sources"]) == 0
+    out = capsys.readouterr().out
+    for name in source_names():
+        assert name in out
+    assert "crepe-full: pip install something" in out

@@ -11,7 +11,7 @@ import warnings
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
 from .estimator import V2SClassifier
-from .sources import source_names
+from .sources import available, pretrain, source_names
 
 
 def run(dataset, seed=0, **params):
@@ -45,6 +45,22 @@ def run(dataset, seed=0, **params):
     }
 
 
+def format_sources(table):
+    """The :func:`~voice2series.sources.available` table as aligned text lines.
+
+    Sources that cannot be built offline get a line below the table saying
+    how to obtain their weights.
+    """
+    shown = table.drop(columns="how_to_get").assign(
+        n_parameters=[f"{n / 1e6:.2f} M" for n in table["n_parameters"]],
+        offline=["yes" if ok else "no" for ok in table["offline"]],
+    )
+    lines = [shown.to_string()]
+    for name, how in table.loc[~table["offline"], "how_to_get"].items():
+        lines.append(f"{name}: {how}")
+    return "\n".join(lines)
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="voice2series",
@@ -70,6 +86,25 @@ def _parser():
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
     commands.add_parser("datasets", help="list the UCR datasets available offline")
     _add_bench_parser(commands)
+    pretrain_parser = commands.add_parser(
+        "pretrain",
+        help="train the paper's AttRNN source on Speech Commands and save its checkpoint",
+        description="Train the attention-RNN keyword spotter (the paper's V2S_a source) on "
+        "Google Speech Commands v2 and save a checkpoint that source='attrnn' loads.",
+    )
+    pretrain_parser.add_argument(
+        "--root", required=True,
+        help="Speech Commands folder (keyword sub-folders of .wav clips), or where to download it",
+    )
+    pretrain_parser.add_argument("--download", action="store_true", help="download the dataset first")
+    pretrain_parser.add_argument("--output", default=None, help="checkpoint file (default: torch hub cache)")
+    pretrain_parser.add_argument("--epochs", type=int, default=20)
+    pretrain_parser.add_argument("--batch-size", type=int, default=64)
+    pretrain_parser.add_argument("--seed", type=int, default=0)
+    commands.add_parser(
+        "sources",
+        help="list the acoustic models, where their weights come from, and which work offline",
+    )
     return parser
 
 
@@ -184,6 +219,22 @@ def _bench_run(args):
     return 0
 
 
+def _pretrain(args):
+    try:
+        result = pretrain(
+            args.root, download=args.download, output=args.output, epochs=args.epochs,
+            batch_size=args.batch_size, random_state=args.seed,
+        )
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"saved {result['checkpoint']} ({len(result['classes'])} keywords, best validation "
+        f"accuracy {result['best_val_accuracy']:.4f}); use it with source='attrnn'"
+    )
+    return 0
+
+
 def main(argv=None):
     """Entry point of ``python cli.py`` and the ``voice2series`` command."""
     args = _parser().parse_args(argv)
@@ -192,9 +243,14 @@ def main(argv=None):
     if args.command == "datasets":
         print("\n".join(bundled_datasets()))
         return 0
+    if args.command == "pretrain":
+        return _pretrain(args)
+    if args.command == "sources":
+        print(format_sources(available()))
+        return 0
     try:
         result = run(args.dataset, seed=args.seed, **_run_params(args))
-    except ValueError as error:
+    except (ValueError, OSError, ImportError) as error:  # OSError: weights not found/downloadable
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:

@@ -43,7 +43,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     ----------
     source : str or AcousticSource, default="crepe-tiny"
         The frozen acoustic model: a name from
-        :func:`voice2series.sources.source_names` or a source instance.
+        :func:`voice2series.sources.source_names` (``python cli.py sources``
+        lists them), a source instance, or any torch module wrapped by
+        :func:`voice2series.sources.from_module`.
     input_length : int, optional
         Waveform length fed to a named source; defaults to the source's own
         (1024 samples, one frame, for CREPE). Longer inputs are framed and the

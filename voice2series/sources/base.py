@@ -1,0 +1,186 @@
+"""The source interface, wrapping of arbitrary torch modules, shipped-file lookup."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["AcousticSource", "ModuleSource", "from_module", "package_file"]
+
+
+class AcousticSource(nn.Module):
+    """Base class of frozen acoustic models.
+
+    Subclasses set ``name``, ``sample_rate``, ``input_length`` and
+    ``n_outputs``, build their layers, load their weights and then call
+    :meth:`freeze`. ``forward`` takes ``(batch, input_length)`` waveforms and
+    returns ``(batch, n_outputs)`` scores (logits or embeddings).
+
+    Attributes
+    ----------
+    name : str
+        Registry name, or a descriptive name for custom sources.
+    sample_rate : int
+        Sample rate in Hz the model was trained at.
+    input_length : int
+        Number of samples of one input waveform.
+    n_outputs : int
+        Number of source outputs (source classes) the label mapping can use.
+    """
+
+    name: str = "source"
+    sample_rate: int
+    input_length: int
+    n_outputs: int
+
+    def freeze(self):
+        """Stop gradients to the parameters and switch to evaluation mode."""
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        return self.eval()
+
+    def train(self, mode=True):
+        # A frozen source keeps its batch-norm statistics and disables its own
+        # dropout even while the program around it trains.
+        return super().train(False)
+
+    def spec(self):
+        """Arguments that rebuild this source from the registry, or None.
+
+        A source with a spec is not pickled with its weights: it is rebuilt
+        from the installed package on unpickling.
+        """
+        return None
+
+
+def package_file(package, relative_path, install_hint):
+    """Path of a file shipped inside an installed package, without importing it.
+
+    Parameters
+    ----------
+    package : str
+        Top-level package name, e.g. ``"openwakeword"``.
+    relative_path : str
+        Path of the file inside the package directory.
+    install_hint : str
+        The pip command that installs a version shipping the file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            f"This source needs the weights shipped in the {package!r} package: {install_hint}"
+        )
+    path = Path(spec.submodule_search_locations[0]) / relative_path
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{package} is installed but {path} is missing (another version?); {install_hint}"
+        )
+    return path
+
+
+class ModuleSource(AcousticSource):
+    """Any frozen torch module from waveforms to scores; see :func:`from_module`."""
+
+    def __init__(self, module, sample_rate, input_length, n_outputs, name):
+        super().__init__()
+        self.module = module
+        self.sample_rate = sample_rate
+        self.input_length = input_length
+        self.n_outputs = n_outputs
+        self.name = name
+        self.freeze()
+
+    def forward(self, waveform):
+        return self.module(waveform)
+
+
+def _positive_int(value, what):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}.")
+    return value
+
+
+def _probe(module, input_length):
+    """Run two random waveforms through ``module``; return (output, input gradient)."""
+    waveform = torch.randn(2, input_length, generator=torch.Generator().manual_seed(0))
+    waveform.requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            output = module(waveform)
+    except Exception as error:
+        raise ValueError(
+            f"The module failed on a (2, {input_length}) float32 waveform batch: {error!r}. "
+            "A source must accept (batch, input_length) waveforms."
+        ) from error
+    if not isinstance(output, torch.Tensor) or output.ndim != 2 or output.shape[0] != 2:
+        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+        raise ValueError(
+            f"The module must map (batch, {input_length}) waveforms to (batch, n_outputs) "
+            f"scores; it returned {shape} for a batch of 2. Wrap it to flatten or pool its output."
+        )
+    if not output.requires_grad:
+        return output, None
+    (gradient,) = torch.autograd.grad(output.sum(), waveform, allow_unused=True)
+    return output, gradient
+
+
+def from_module(module, sample_rate, input_length, name=None):
+    """Use any torch module from waveforms to scores as a frozen source.
+
+    The module is frozen (no parameter receives gradients) and kept in
+    evaluation mode. It is checked once on a random batch: it must return
+    ``(batch, n_outputs)`` and the gradient must reach the input waveform,
+    since that gradient is what trains the input program.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps ``(batch, input_length)`` float32 waveforms to ``(batch, n_outputs)``.
+    sample_rate : int
+        Sample rate in Hz the module expects (informative; nothing is resampled).
+    input_length : int
+        Samples per input waveform.
+    name : str, optional
+        A descriptive name; defaults to the module's class name.
+
+    Returns
+    -------
+    ModuleSource
+        An :class:`AcousticSource` that ``V2SClassifier(source=...)`` accepts.
+        It pickles together with the module's weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from voice2series.sources import from_module
+    >>> net = torch.nn.Sequential(torch.nn.Linear(400, 16), torch.nn.Tanh())
+    >>> source = from_module(net, sample_rate=8000, input_length=400)
+    >>> source.n_outputs, any(p.requires_grad for p in source.parameters())
+    (16, False)
+    """
+    if not isinstance(module, nn.Module):
+        raise ValueError(
+            f"from_module needs a torch.nn.Module, got {type(module).__name__}; "
+            "wrap a function in an nn.Module whose forward calls it."
+        )
+    sample_rate = _positive_int(sample_rate, "sample_rate")
+    input_length = _positive_int(input_length, "input_length")
+    module.eval()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    output, gradient = _probe(module, input_length)
+    if gradient is None or not torch.isfinite(gradient).all() or not gradient.abs().sum() > 0:
+        raise ValueError(
+            "Gradients do not reach the input waveform through this module (none, zero or "
+            "not finite), so the input program could not learn. Remove torch.no_grad(), "
+            ".detach(), .numpy() or integer casts from its forward pass."
+        )
+    return ModuleSource(module, sample_rate, input_length, int(output.shape[1]),
+                        name or type(module).__name__)
