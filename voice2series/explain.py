@@ -219,7 +219,12 @@ def saliency(clf, X, classes=None):
 
 
 def default_cam_layer(source):
-    """The source's last 1-D convolution: its maps keep time, at the coarsest scale.
+    """The source's first 1-D convolution, the finest time axis Grad-CAM can use.
+
+    Later layers are more class-specific but coarse: CREPE's last
+    convolution has 8 time steps per 1024-sample frame, so a series of a few
+    dozen samples falls inside one of them and its map is flat (often zero).
+    The first layer has 256, resolving short series.
 
     Parameters
     ----------
@@ -228,12 +233,12 @@ def default_cam_layer(source):
     Returns
     -------
     str
-        Module name for :func:`grad_cam` (``"convs.5"`` for CREPE).
+        Module name for :func:`grad_cam` (``"convs.0"`` for CREPE).
     """
     names = [name for name, module in source.named_modules() if isinstance(module, nn.Conv1d)]
     if not names:
         raise ValueError(f"{type(source).__name__} has no Conv1d layer; pass layer= explicitly.")
-    return names[-1]
+    return names[0]
 
 
 def grad_cam(clf, X, classes=None, layer=None):

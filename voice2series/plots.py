@@ -192,11 +192,11 @@ def plot_mapping(clf):
     return fig
 
 
-def _series_heat(ax, series, heat, title):
+def _series_heat(ax, series, heat, title, vmax):
     """Series as a line with its per-time-step importance as coloured points."""
     steps = np.arange(len(series))
     ax.plot(steps, series, color="lightgrey", lw=1, zorder=1)
-    points = ax.scatter(steps, series, c=heat, cmap="viridis", s=18, zorder=2)
+    points = ax.scatter(steps, series, c=heat, cmap="viridis", vmin=0, vmax=vmax, s=18, zorder=2)
     ax.set_title(title, fontsize=9)
     return points
 
@@ -205,10 +205,12 @@ def _plot_per_class(clf, X, y, heat, suptitle, label):
     """One panel per class: its first series, coloured by ``heat`` (n, n_timepoints)."""
     classes = [c for c in clf.classes_ if np.any(y == c)]
     fig = Figure(figsize=(4 * len(classes), 3.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(classes), squeeze=False)[0])
-    for ax, label_value in zip(axes, classes):
-        index = int(np.flatnonzero(y == label_value)[0])
-        points = _series_heat(ax, X[index], heat[index], f"class {label_value} (series {index})")
+    axes = fig.subplots(1, len(classes), squeeze=False)[0]
+    shown = [int(np.flatnonzero(y == label_value)[0]) for label_value in classes]
+    # One colour scale for all panels, so the single colour bar is true for each.
+    vmax = float(heat[shown].max()) or 1.0
+    for ax, label_value, index in zip(axes, classes, shown):
+        points = _series_heat(ax, X[index], heat[index], f"class {label_value} (series {index})", vmax)
         ax.set_xlabel("series time step")
         ax.set_ylabel("value")
     fig.colorbar(points, ax=list(axes), label=label)
