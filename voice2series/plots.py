@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torchaudio
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.utils.validation import check_is_fitted
 
 from . import explain
@@ -159,6 +160,7 @@ def plot_training_curves(clf):
             ax.plot(epochs, [np.nan if v is None else v for v in validation], marker=".", label="validation")
         ax.axvline(clf.best_epoch_, color="grey", ls="--", lw=0.8, label=f"kept epoch ({clf.best_epoch_})")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         ax.set_title(f"Training {metric}")
         ax.legend()
