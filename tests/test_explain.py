@@ -79,6 +79,24 @@ def test_waveform_to_series_reads_the_series_samples_and_averages_copies():
     np.testing.assert_allclose(explain.waveform_to_series(clf, values)[0, 0], np.arange(10) + 1)
 
 
+def test_waveform_to_series_separates_channels():
+    X = np.random.default_rng(0).normal(size=(6, 2, 8))
+    clf = V2SClassifier(max_epochs=1, random_state=0).fit(X, [0, 1] * 3)
+    values = np.zeros((1, clf.model_.program.input_length))
+    for channel, offset in enumerate(clf.model_.program.offsets):
+        values[0, offset : offset + 8] = channel + 1
+    mapped = explain.waveform_to_series(clf, values)
+    np.testing.assert_array_equal(mapped[0], [[1.0] * 8, [2.0] * 8])
+
+
+def test_grad_cam_covers_every_frame_of_a_long_input():
+    X = np.random.default_rng(0).normal(size=(6, 20))
+    clf = V2SClassifier(max_epochs=1, input_length=2048, random_state=0).fit(X, [0, 1] * 3)
+    cam = explain.grad_cam(clf, X[:2])
+    assert cam.shape == (2, 2048)
+    np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
+
+
 def test_waveform_to_series_undoes_resampling():
     X = np.random.default_rng(0).normal(size=(6, 10))
     clf = V2SClassifier(max_epochs=1, resample=19, random_state=0).fit(X, [0, 1] * 3)
@@ -201,3 +219,17 @@ def test_cli_explain_writes_figures_and_summary(tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "Sliced Wasserstein" in summary and "![tsne](tsne.png)" in summary
     assert str(out) in capsys.readouterr().out
+
+
+def test_cli_explain_loads_a_saved_model(fitted, tmp_path):
+    clf, _, _ = fitted
+    clf.save(tmp_path / "model.v2s")
+    args = ["explain", "ItalyPowerDemand", "--out", str(tmp_path / "out"),
+            "--model", str(tmp_path / "model.v2s"), "--max-series", "12", "--projections", "10"]
+    assert main(args) == 0
+    assert "crepe-tiny" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_cli_explain_reports_an_unknown_dataset(tmp_path, capsys):
+    assert main(["explain", "NoSuchData", "--out", str(tmp_path), "--max-epochs", "1"]) == 2
+    assert "error" in capsys.readouterr().err

@@ -130,7 +130,11 @@ def main(argv=None):
         print("\n".join(bundled_datasets()))
         return 0
     if args.command == "explain":
-        report = _explain(args)
+        try:
+            report = _explain(args)
+        except (ValueError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"wrote {len(report['figures'])} figures and {report['summary']} to {args.out}")
         distances = report["theorem1"]
         print(f"sliced Wasserstein to reference tones: {distances['before']:.4f} (series alone), "

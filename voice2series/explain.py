@@ -100,7 +100,8 @@ def reference_tones(source, n_tones=200, random_state=None, fmin=32.7, fmax=1975
     f0 = np.exp(rng.uniform(np.log(fmin), np.log(fmax), size=(n_tones, 1)))
     tones = np.zeros((n_tones, source.input_length))
     for harmonic in (1, 2, 3):
-        amplitude = rng.uniform(0.2, 1.0, size=(n_tones, 1)) / harmonic
+        # At most 1/h of the fundamental's floor: the fundamental stays the strongest.
+        amplitude = rng.uniform(0.5, 1.0, size=(n_tones, 1)) / harmonic
         phase = rng.uniform(0, 2 * np.pi, size=(n_tones, 1))
         tones += amplitude * np.sin(2 * np.pi * harmonic * f0 * t + phase)
     tones += 0.01 * rng.normal(size=tones.shape)
@@ -185,10 +186,11 @@ def _target_classes(clf, placed, classes):
     if classes is None:
         with torch.no_grad():
             return _model(clf)(placed).argmax(dim=1)
-    index = np.searchsorted(clf.classes_, np.asarray(classes))
-    if np.any(index >= len(clf.classes_)) or np.any(clf.classes_[np.minimum(index, len(clf.classes_) - 1)] != classes):
+    classes = np.asarray(classes)
+    if not np.all(np.isin(classes, clf.classes_)):
         raise ValueError(f"classes must be labels from clf.classes_ {list(clf.classes_)}.")
-    return torch.as_tensor(index)
+    # classes_ comes sorted from the LabelEncoder.
+    return torch.as_tensor(np.searchsorted(clf.classes_, classes))
 
 
 def saliency(clf, X, classes=None):
