@@ -1,0 +1,235 @@
+"""Explanations: sliced Wasserstein, saliency, Grad-CAM, t-SNE, figures and the report."""
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from voice2series import V2SClassifier, explain, plots
+from voice2series.cli import main
+from voice2series.sources import AcousticSource
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def fitted(italy):
+    (X, y), _ = italy
+    return V2SClassifier(max_epochs=2, random_state=0).fit(X, y), X[:30], y[:30]
+
+
+# --- sliced Wasserstein ----------------------------------------------------
+
+
+def test_sliced_wasserstein_of_identical_sets_is_zero():
+    a = np.random.default_rng(0).normal(size=(50, 5))
+    assert explain.sliced_wasserstein(a, a, n_projections=50, random_state=0) == 0.0
+
+
+def test_sliced_wasserstein_of_a_shift_is_the_mean_projected_shift():
+    # Translating a cloud by s moves every 1-D projection by <s, theta>.
+    a = np.random.default_rng(0).normal(size=(40, 3))
+    shift = np.array([2.0, 0.0, 0.0])
+    distance = explain.sliced_wasserstein(a, a + shift, n_projections=4000, random_state=0)
+    # E|theta_1| for theta uniform on the 2-sphere is 1/2.
+    assert distance == pytest.approx(2.0 * 0.5, rel=0.05)
+
+
+def test_sliced_wasserstein_grows_with_the_shift():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(60, 4)), rng.normal(size=(80, 4))
+    distances = [explain.sliced_wasserstein(a, b + s, 100, random_state=0) for s in (0.0, 1.0, 3.0)]
+    assert distances[0] < distances[1] < distances[2]
+
+
+def test_sliced_wasserstein_rejects_mismatched_features():
+    with pytest.raises(ValueError, match="same number of features"):
+        explain.sliced_wasserstein(np.zeros((3, 2)), np.zeros((3, 4)))
+
+
+def test_reference_tones_are_pitched_at_the_source_rate(fitted):
+    clf, _, _ = fitted
+    source = clf.model_.source
+    tones = explain.reference_tones(source, n_tones=4, random_state=0, fmin=440, fmax=440)
+    assert tones.shape == (4, source.input_length)
+    spectrum = np.abs(np.fft.rfft(tones[0].numpy()))
+    peak_hz = np.argmax(spectrum) * source.sample_rate / source.input_length
+    assert peak_hz == pytest.approx(440, abs=source.sample_rate / source.input_length)
+
+
+def test_theorem1_distance_reports_before_and_after(fitted):
+    clf, X, _ = fitted
+    distances = explain.theorem1_distance(clf, X, n_reference=20, n_projections=20)
+    assert set(distances) == {"before", "after"}
+    assert all(d > 0 for d in distances.values())
+
+
+# --- saliency and Grad-CAM -------------------------------------------------
+
+
+def test_waveform_to_series_reads_the_series_samples_and_averages_copies():
+    X = np.random.default_rng(0).normal(size=(6, 10))
+    clf = V2SClassifier(max_epochs=1, segments=2, random_state=0).fit(X, [0, 1] * 3)
+    values = np.zeros((1, clf.model_.program.input_length))
+    first, second = clf.model_.program.offsets
+    values[0, first : first + 10] = np.arange(10)
+    values[0, second : second + 10] = np.arange(10) + 2
+    np.testing.assert_allclose(explain.waveform_to_series(clf, values)[0, 0], np.arange(10) + 1)
+
+
+def test_waveform_to_series_separates_channels():
+    X = np.random.default_rng(0).normal(size=(6, 2, 8))
+    clf = V2SClassifier(max_epochs=1, random_state=0).fit(X, [0, 1] * 3)
+    values = np.zeros((1, clf.model_.program.input_length))
+    for channel, offset in enumerate(clf.model_.program.offsets):
+        values[0, offset : offset + 8] = channel + 1
+    mapped = explain.waveform_to_series(clf, values)
+    np.testing.assert_array_equal(mapped[0], [[1.0] * 8, [2.0] * 8])
+
+
+def test_grad_cam_covers_every_frame_of_a_long_input():
+    X = np.random.default_rng(0).normal(size=(6, 20))
+    clf = V2SClassifier(max_epochs=1, input_length=2048, random_state=0).fit(X, [0, 1] * 3)
+    cam = explain.grad_cam(clf, X[:2])
+    assert cam.shape == (2, 2048)
+    np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_waveform_to_series_undoes_resampling():
+    X = np.random.default_rng(0).normal(size=(6, 10))
+    clf = V2SClassifier(max_epochs=1, resample=19, random_state=0).fit(X, [0, 1] * 3)
+    values = np.zeros((1, clf.model_.program.input_length))
+    values[0, :19] = np.linspace(0, 9, 19)  # a ramp over the stretched copy
+    np.testing.assert_allclose(explain.waveform_to_series(clf, values)[0, 0], np.arange(10.0), atol=1e-12)
+
+
+def test_saliency_is_a_nonnegative_map_on_series_time_steps(fitted):
+    clf, X, y = fitted
+    heat = explain.saliency(clf, X[:5], classes=y[:5])
+    assert heat.shape == (5, 1, X.shape[1])
+    assert np.all(heat >= 0) and np.all(heat.sum(axis=2) > 0)
+
+
+def test_saliency_rejects_unknown_classes(fitted):
+    clf, X, _ = fitted
+    with pytest.raises(ValueError, match="classes"):
+        explain.saliency(clf, X[:2], classes=[7, 7])
+
+
+def test_grad_cam_rows_are_distributions_over_the_waveform(fitted):
+    clf, X, y = fitted
+    cam = explain.grad_cam(clf, X[:6], classes=y[:6])
+    assert cam.shape == (6, clf.model_.program.input_length)
+    assert np.all(cam >= 0)
+    np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
+
+
+class _ScaledInput(AcousticSource):
+    """Conv with weight 1 (identity), then class c's logit = sum_t A_t * v_c[t]."""
+
+    name, sample_rate, input_length, n_outputs = "toy", 16000, 16, 2
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, 1, bias=False)
+        self.conv.weight.data.fill_(1.0)
+        self.readout = nn.Parameter(torch.stack([torch.linspace(0, 1, 16), -torch.ones(16)]))
+        self.freeze()
+
+    def forward(self, waveform):
+        return (self.conv(waveform[:, None])[:, 0, None, :] * self.readout).sum(-1)
+
+
+def test_grad_cam_matches_the_closed_form_on_a_linear_source():
+    # Gradient of class c w.r.t. A is v_c, so the map is relu(mean(v_c) * x).
+    X = np.abs(np.random.default_rng(0).normal(size=(4, 16))) + 0.1
+    clf = V2SClassifier(_ScaledInput(), max_epochs=1, mapping="sequential", outputs_per_class=1)
+    clf.fit(X, [0, 1, 0, 1])
+    cam = explain.grad_cam(clf, X, classes=[0, 0, 1, 1], layer="conv")
+    np.testing.assert_allclose(cam[:2], X[:2] / X[:2].sum(axis=1, keepdims=True), rtol=1e-5)
+    # mean(v_1) < 0 and x > 0: no channel supports class 1, the map is zero.
+    np.testing.assert_array_equal(cam[2:], 0.0)
+
+
+def test_default_cam_layer_is_a_conv_of_the_source(fitted):
+    clf, _, _ = fitted
+    layer = explain.default_cam_layer(clf.model_.source)
+    assert isinstance(clf.model_.source.get_submodule(layer), nn.Conv1d)
+
+
+def test_tsne_embeds_before_and_after_in_two_dimensions(fitted):
+    clf, X, _ = fitted
+    embedding = explain.tsne_embedding(clf, X[:12])
+    assert embedding["before"].shape == embedding["after"].shape == (12, 2)
+    assert np.all(np.isfinite(embedding["after"]))
+
+
+# --- figures, headless -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda clf, X, y: plots.plot_program(clf),
+        lambda clf, X, y: plots.plot_reprogrammed(clf, X[0]),
+        lambda clf, X, y: plots.plot_mel_spectrogram(clf, X[0]),
+        lambda clf, X, y: plots.plot_training_curves(clf),
+        lambda clf, X, y: plots.plot_mapping(clf),
+        lambda clf, X, y: plots.plot_saliency(clf, X[:8], y[:8]),
+        lambda clf, X, y: plots.plot_grad_cam(clf, X[:8], y[:8]),
+        lambda clf, X, y: plots.plot_tsne(explain.tsne_embedding(clf, X[:10]), y[:10]),
+    ],
+    ids=["program", "reprogrammed", "mel", "training", "mapping", "saliency", "grad_cam", "tsne"],
+)
+def test_figures_render_headless_with_labelled_axes(fitted, draw, tmp_path):
+    clf, X, y = fitted
+    figure = draw(clf, X, y)
+    assert isinstance(figure, Figure)
+    figure.savefig(tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size > 1000
+    data_axes = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+    # An axis sharing x with a labelled one (stacked panels) counts as labelled.
+    assert all(
+        ax.get_ylabel() and any(o.get_xlabel() for o in ax.get_shared_x_axes().get_siblings(ax))
+        for ax in data_axes
+    )
+    assert any(ax.get_title() for ax in data_axes) or figure._suptitle is not None
+
+
+def test_training_curves_show_validation_when_there_was_one(italy):
+    (X, y), _ = italy
+    clf = V2SClassifier(max_epochs=2, early_stopping=True, random_state=0).fit(X, y)
+    labels = [line.get_label() for line in plots.plot_training_curves(clf).axes[0].get_lines()]
+    assert "train" in labels and "validation" in labels
+
+
+def test_cli_explain_writes_figures_and_summary(tmp_path, capsys):
+    out = tmp_path / "explain"
+    code = main(
+        ["explain", "ItalyPowerDemand", "--out", str(out), "--max-epochs", "1",
+         "--max-series", "20", "--projections", "20"]
+    )
+    assert code == 0
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == sorted(f"{name}.png" for name in (
+        "program", "reprogrammed", "mel_spectrogram", "training_curves", "mapping",
+        "saliency", "grad_cam", "tsne"))
+    summary = (out / "summary.md").read_text()
+    assert "Sliced Wasserstein" in summary and "![tsne](tsne.png)" in summary
+    assert str(out) in capsys.readouterr().out
+
+
+def test_cli_explain_loads_a_saved_model(fitted, tmp_path):
+    clf, _, _ = fitted
+    clf.save(tmp_path / "model.v2s")
+    args = ["explain", "ItalyPowerDemand", "--out", str(tmp_path / "out"),
+            "--model", str(tmp_path / "model.v2s"), "--max-series", "12", "--projections", "10"]
+    assert main(args) == 0
+    assert "crepe-tiny" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_cli_explain_reports_an_unknown_dataset(tmp_path, capsys):
+    assert main(["explain", "NoSuchData", "--out", str(tmp_path), "--max-epochs", "1"]) == 2
+    assert "error" in capsys.readouterr().err
