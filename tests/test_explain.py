@@ -225,9 +225,13 @@ def test_cli_explain_loads_a_saved_model(fitted, tmp_path):
     clf, _, _ = fitted
     clf.save(tmp_path / "model.v2s")
     args = ["explain", "ItalyPowerDemand", "--out", str(tmp_path / "out"),
-            "--model", str(tmp_path / "model.v2s"), "--max-series", "12", "--projections", "10"]
+            "--model", str(tmp_path / "model.v2s"), "--max-series", "12", "--projections", "10",
+            "--format", "svg"]
     assert main(args) == 0
     assert "crepe-tiny" in (tmp_path / "out" / "summary.md").read_text()
+    svg = (tmp_path / "out" / "saliency.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert not list((tmp_path / "out").glob("*.png"))
 
 
 def test_cli_explain_reports_an_unknown_dataset(tmp_path, capsys):

@@ -170,6 +170,7 @@ def _add_explain_parser(commands):
     explain_parser.add_argument(
         "--projections", type=int, default=1000, help="sliced Wasserstein projections (default: 1000)"
     )
+    explain_parser.add_argument("--format", choices=["png", "svg"], default="png", help="image format")
 
 
 def _explain(args):
@@ -183,7 +184,7 @@ def _explain(args):
         clf = V2SClassifier(random_state=args.seed, **params).fit(*load_ucr(args.dataset, "train"))
     X_test, y_test = load_ucr(args.dataset, "test")
     return explain_report(
-        clf, X_test, y_test, args.out, args.max_series, args.projections, args.seed
+        clf, X_test, y_test, args.out, args.max_series, args.projections, args.seed, args.format
     )
 
 

@@ -361,8 +361,10 @@ def tsne_embedding(clf, X, perplexity=30.0, random_state=0):
     return {"before": embedded[: len(before)], "after": embedded[len(before) :]}
 
 
-def explain_report(clf, X, y, out_dir, max_series=200, n_projections=1000, random_state=0):
-    """Write every figure as PNG and a markdown summary for a fitted model.
+def explain_report(
+    clf, X, y, out_dir, max_series=200, n_projections=1000, random_state=0, image_format="png"
+):
+    """Write every figure (PNG or SVG) and a markdown summary for a fitted model.
 
     Parameters
     ----------
@@ -378,15 +380,18 @@ def explain_report(clf, X, y, out_dir, max_series=200, n_projections=1000, rando
     n_projections : int, default=1000
         For the sliced Wasserstein distance.
     random_state : int, default=0
+    image_format : {"png", "svg"}, default="png"
 
     Returns
     -------
     dict
-        ``figures``: name -> PNG path; ``summary``: path of ``summary.md``;
+        ``figures``: name -> image path; ``summary``: path of ``summary.md``;
         ``theorem1``: the distances of :func:`theorem1_distance`.
     """
     from . import plots  # plots draws what this module computes
 
+    if image_format not in ("png", "svg"):
+        raise ValueError(f"image_format must be 'png' or 'svg', got {image_format!r}.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     X3, _ = clf._validate_series(X, reset=False)
@@ -406,7 +411,7 @@ def explain_report(clf, X, y, out_dir, max_series=200, n_projections=1000, rando
     }
     paths = {}
     for name, figure in figures.items():
-        paths[name] = out_dir / f"{name}.png"
+        paths[name] = out_dir / f"{name}.{image_format}"
         figure.savefig(paths[name], dpi=110)
     distances = theorem1_distance(clf, X3, n_projections=n_projections, random_state=random_state)
     summary = out_dir / "summary.md"
