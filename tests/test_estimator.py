@@ -10,7 +10,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from voice2series import V2SClassifier
 from voice2series.sources import CrepeSource
 
 from .conftest import tiny_classifier

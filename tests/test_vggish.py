@@ -104,7 +104,7 @@ def test_rejects_a_checkpoint_in_another_layout(tmp_path, empty_hub):
 
 
 def test_front_end_and_network_match_torchvggish(checkpoint, empty_hub):
-    torchvggish = pytest.importorskip("torchvggish")
+    pytest.importorskip("torchvggish")
     from torchvggish import torchvggish as reference_module
     from torchvggish.vggish_input import waveform_to_examples
 

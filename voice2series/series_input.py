@@ -67,7 +67,7 @@ def to_channel_arrays(X):
 def equalise_lengths(arrays, length):
     """Linearly resample ``(n_channels, length_i)`` arrays to ``(n, n_channels, length)``."""
     resampled = [
-        resample_series(torch.from_numpy(array), length).numpy() if array.shape[1] != length else array
+        resample_series(torch.tensor(array), length).numpy() if array.shape[1] != length else array
         for array in arrays
     ]
     return np.stack(resampled)

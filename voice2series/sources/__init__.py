@@ -35,6 +35,7 @@ __all__ = [
     "VGGishSource",
     "available",
     "from_module",
+    "package_file",
     "get_source",
     "pretrain",
     "source_names",
