@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .datasets import bundled_datasets, load_ucr
+from .series_input import equalise_lengths
 
 __all__ = ["UCRDataset", "load_dataset", "read_ucr_tsv", "ucr_names", "ROOT_ENV", "CACHE_ENV"]
 
@@ -109,24 +110,17 @@ def _last_value(row):
 
 def _equalise(series):
     """Interpolate gaps and resample every series to the longest length."""
-    length = max(len(s) for s in series)
     filled = []
     for s in series:
         known = ~np.isnan(s)
         index = np.arange(len(s))
         filled.append(np.interp(index, index[known], s[known]))
-    return np.vstack([_resample_rows(s[None, :], length)[0] for s in filled])
+    return _resample_rows(filled, max(len(s) for s in filled))
 
 
-def _resample_rows(X, length):
-    """Linear resampling of each row to ``length`` points (endpoints kept)."""
-    if X.shape[1] == length:
-        return X
-    if X.shape[1] == 1:
-        return np.repeat(X, length, axis=1)
-    old = np.arange(X.shape[1])
-    new = np.linspace(0, X.shape[1] - 1, length)
-    return np.vstack([np.interp(new, old, row) for row in X])
+def _resample_rows(rows, length):
+    """Each 1-D row linearly resampled to ``length`` points (as the estimator does)."""
+    return equalise_lengths([np.asarray(row, dtype=np.float64)[None, :] for row in rows], length)[:, 0]
 
 
 def load_dataset(name, ucr_root=None, download=True, timeout=120.0):
