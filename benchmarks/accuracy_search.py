@@ -1,0 +1,176 @@
+"""Accuracy research loop: cross-validated scores of V2S configurations on training splits.
+
+Protocol: every score here comes from stratified k-fold cross-validation on the
+official *training* split only (fold seed = ``--cv-seed``, V2S ``random_state``
+= fold index); test splits are never read. The configuration that wins here is
+then scored once on the test split with ``python cli.py bench``.
+
+Each configuration is a named set of V2SClassifier parameters (see CONFIGS).
+Rows go to ``benchmarks/results/accuracy_search.csv`` (appended and flushed per
+fold; rerunning skips rows already there, so an interrupted search resumes).
+
+Usage::
+
+    python benchmarks/accuracy_search.py --configs default,segments4 \
+        --datasets GunPoint,ItalyPowerDemand --folds 5 --n-jobs 2
+    python benchmarks/accuracy_search.py --summary   # mean CV accuracy table
+"""
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from sklearn.model_selection import StratifiedKFold
+
+from voice2series import V2SClassifier
+from voice2series.datasets import load_ucr
+from voice2series.sources.crepe import CrepeSource
+
+RESULTS = Path(__file__).resolve().parent / "results" / "accuracy_search.csv"
+FIELDS = ["config", "dataset", "fold", "cv_seed", "accuracy", "fit_seconds", "best_epoch", "params"]
+DATASETS = ["ArrowHead", "Coffee", "GunPoint", "ItalyPowerDemand", "OSULeaf"]
+
+# Parameters on top of V2SClassifier's defaults. "resample": "auto" means
+# resample="fit" only when the series does not fit the source input.
+CONFIGS = {
+    "default": {},
+    "paper": {"mapping": "random", "learning_rate": 0.05},
+    "lr0.003": {"learning_rate": 0.003},
+    "lr0.03": {"learning_rate": 0.03},
+    "epochs200": {"max_epochs": 200},
+    "epochs50": {"max_epochs": 50},
+    "stretch": {"resample": "fit"},
+    "segments2": {"segments": 2, "resample": "fit"},
+    "segments4": {"segments": 4, "resample": "fit"},
+    "centre": {"placement": "centre"},
+    "dropout0.1": {"program_dropout": 0.1},
+    "wd1e-3": {"weight_decay": 1e-3},
+    "batch16": {"batch_size": 16},
+    "frames4": {"input_length": 4096, "segments": 4},
+    "frames4-stretch": {"input_length": 4096, "segments": 4, "resample": "fit"},
+    "crepe-full": {"source": "crepe-full", "max_epochs": 30},
+    "es-on": {"early_stopping": True},
+    "es-off": {"early_stopping": False},
+    # "ensemble": n models with random_state fold * 100 + i, probabilities averaged.
+    "ensemble3": {"ensemble": 3},
+    "ensemble5": {"ensemble": 5},
+    "ensemble5-ep50": {"ensemble": 5, "max_epochs": 50},
+    # "crepe": CrepeSource options (frames, hop, pooling) instead of a registered name.
+    "pg-probe": {"crepe": {"input_length": 4096, "hop_length": 512, "pooling": "concat"}, "resample": "fit"},
+    "pg-prog": {
+        "crepe": {"input_length": 4096, "hop_length": 512, "pooling": "concat"},
+        "resample": 3072,
+        "placement": "centre",
+    },
+    "pg2k-prog": {
+        "crepe": {"input_length": 2048, "hop_length": 512, "pooling": "concat"},
+        "resample": 1536,
+        "placement": "centre",
+    },
+}
+
+
+def resolved_params(config, length):
+    params = dict(CONFIGS[config])
+    if "resample" not in params:
+        input_length = params.get("input_length", 1024)
+        fits = length <= input_length // params.get("segments", 1)
+        params["resample"] = None if fits else "fit"
+    return params
+
+
+def run_fold(config, dataset, fold, cv_seed, n_folds):
+    torch.set_num_threads(1)
+    X, y = load_ucr(dataset, "train")
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=cv_seed).split(X, y)
+    train, validation = list(folds)[fold]
+    params = resolved_params(config, X.shape[-1])
+    estimator_params = {k: v for k, v in params.items() if k not in ("ensemble", "crepe")}
+    if "crepe" in params:
+        estimator_params["source"] = CrepeSource(**params["crepe"])
+    n_models = params.get("ensemble", 1)
+    started = time.perf_counter()
+    models = [
+        V2SClassifier(random_state=fold if n_models == 1 else fold * 100 + i, **estimator_params).fit(
+            X[train], y[train]
+        )
+        for i in range(n_models)
+    ]
+    fit_seconds = time.perf_counter() - started
+    probabilities = np.mean([model.predict_proba(X[validation]) for model in models], axis=0)
+    accuracy = np.mean(models[0].classes_[probabilities.argmax(axis=1)] == y[validation])
+    return {
+        "config": config,
+        "dataset": dataset,
+        "fold": fold,
+        "cv_seed": cv_seed,
+        "accuracy": round(float(accuracy), 6),
+        "fit_seconds": round(fit_seconds, 2),
+        "best_epoch": models[0].best_epoch_,
+        "params": json.dumps(params, sort_keys=True),
+    }
+
+
+def done_keys():
+    if not RESULTS.exists():
+        return set()
+    with RESULTS.open() as handle:
+        return {(r["config"], r["dataset"], int(r["fold"]), int(r["cv_seed"])) for r in csv.DictReader(handle)}
+
+
+def append(row):
+    new = not RESULTS.exists()
+    with RESULTS.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+        handle.flush()
+
+
+def summary():
+    import pandas as pd
+
+    rows = pd.read_csv(RESULTS)
+    table = rows.pivot_table(index="config", columns="dataset", values="accuracy", aggfunc="mean")
+    table["mean"] = table.mean(axis=1)
+    seconds = rows.groupby("config")["fit_seconds"].mean().rename("fit s")
+    print(table.join(seconds).sort_values("mean", ascending=False).round(3).to_string())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default="default")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--cv-seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--summary", action="store_true")
+    args = parser.parse_args()
+    if args.summary:
+        return summary()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    done = done_keys()
+    units = [
+        (config, dataset, fold)
+        for dataset in args.datasets.split(",")
+        for config in args.configs.split(",")
+        for fold in range(args.folds)
+        if (config, dataset, fold, args.cv_seed) not in done
+    ]
+    jobs = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+        delayed(run_fold)(config, dataset, fold, args.cv_seed, args.folds) for config, dataset, fold in units
+    )
+    for row in jobs:
+        append(row)
+        print(row["config"], row["dataset"], row["fold"], row["accuracy"], row["fit_seconds"], flush=True)
+    summary()
+
+
+if __name__ == "__main__":
+    main()
