@@ -183,7 +183,8 @@ def train_model(
     queries : QueryCounter, optional
         Attached to the source by the caller. When its budget runs out,
         training stops with a warning and keeps the best validation epoch
-        (or the last completed step's program).
+        (or the last completed step's program). Without a complete epoch it
+        returns an empty history, silently: the caller decides what that means.
 
     A mapping with ``refresh_due(epoch)`` and ``refresh(scores, targets)``
     (frequency and Bayesian mappings) is recomputed from the training series
@@ -220,7 +221,8 @@ def train_model(
                 val_loss, val_accuracy = _evaluate(model, *validation, batch_size)
                 record.update(val_loss=val_loss, val_accuracy=val_accuracy)
         except QueryBudgetExhausted as error:
-            _warn_budget(error, history, validation is not None and best_state is not None)
+            if history:  # with no complete epoch the caller has nothing to keep
+                _warn_budget(error, history, best_state is not None)
             break
         if validation is not None and _is_better((val_accuracy, val_loss), best_score):
             best_score, best_state, best_epoch = (val_accuracy, val_loss), model.trained_state(), epoch
