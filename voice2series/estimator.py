@@ -106,7 +106,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
         Controls the validation split, the label mapping, the head's
-        initialisation, batch order and program dropout.
+        initialisation, batch order and program dropout (and the mask
+        network's initialisation and the black-box search directions).
     verbose : bool, default=False
         Show a progress bar over epochs.
     mapping_update_every : int, default=1
@@ -158,7 +159,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     model_ : ReprogrammedModel
         Program, frozen source and mapping as one torch module.
     program_ : ndarray of shape (input_length,)
-        The learned program as it acts on the waveform (``mask * delta``).
+        The learned program as it acts on the waveform (``mask * delta``;
+        with ``sample_specific_mask`` each series further scales it by its
+        own mask).
     mask_ : ndarray of shape (input_length,)
         1 where the program acts, 0 where the series sits.
     mapping_ : ndarray of shape (n_classes, n_source_outputs)
