@@ -10,7 +10,8 @@ import warnings
 
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
-from .estimator import V2SClassifier
+from .estimator import FINETUNES, TRAININGS, V2SClassifier
+from .mapping import MAPPINGS
 from .sources import available, pretrain, source_names
 
 
@@ -77,13 +78,14 @@ def _parser():
     run_parser.add_argument("dataset", help=f"one of: {', '.join(bundled_datasets(False))}")
     run_parser.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     run_parser.add_argument("--source", choices=source_names(), default=None, help="acoustic model")
-    run_parser.add_argument("--mapping", choices=["random", "sequential", "linear"], default=None)
+    run_parser.add_argument("--mapping", choices=MAPPINGS, default=None, help="label mapping")
     run_parser.add_argument("--max-epochs", type=int, default=None)
     run_parser.add_argument("--segments", type=int, default=None)
     run_parser.add_argument("--resample", default=None, help="'fit' or a target length")
     run_parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_variant_options(run_parser.add_argument_group("variants (docs/variants.md)"))
     commands.add_parser("datasets", help="list the UCR datasets available offline")
     _add_bench_parser(commands)
     pretrain_parser = commands.add_parser(
@@ -138,7 +140,7 @@ def _add_bench_parser(commands):
     data.add_argument("--skip-missing", action="store_true", help="skip unavailable datasets instead of stopping")
     model = bench.add_argument_group("V2S estimator (defaults: V2SClassifier's)")
     model.add_argument("--source", choices=source_names(), default=None, help="acoustic model")
-    model.add_argument("--mapping", choices=["random", "sequential", "linear"], default=None)
+    model.add_argument("--mapping", choices=MAPPINGS, default=None, help="label mapping")
     model.add_argument("--epochs", type=int, default=None, help="max_epochs")
     model.add_argument("--learning-rate", type=float, default=None)
     model.add_argument("--batch-size", type=int, default=None)
@@ -153,6 +155,33 @@ def _add_bench_parser(commands):
         help="soft-voting ensemble of N V2S models that differ in their seed (make_ensemble)",
     )
     model.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    _add_variant_options(model)
+
+
+def _add_variant_options(group):
+    """Options of the reprogramming variants; unset ones keep V2SClassifier's defaults."""
+    group.add_argument("--mapping-update-every", type=int, default=None, help="ilm/blm/blm++: epochs between updates")
+    group.add_argument("--blm-lambda", type=float, default=None, help="blm/blm++: Laplace smoothing")
+    group.add_argument("--blm-topk-ratio", type=float, default=None, help="blm++: top-k ratio")
+    group.add_argument("--training", choices=TRAININGS, default=None, help="white-box (backprop) or black-box (ZO)")
+    group.add_argument("--zo-queries", type=int, default=None, help="black-box: random directions per step")
+    group.add_argument("--zo-smoothing", type=float, default=None, help="black-box: perturbation size beta")
+    group.add_argument("--query-budget", type=int, default=None, help="black-box: most source queries in fit")
+    group.add_argument("--finetune", choices=FINETUNES, default=None, help="also train source weights")
+    group.add_argument("--finetune-learning-rate", type=float, default=None)
+    group.add_argument(
+        "--sample-specific-mask", action="store_true", default=None, help="per-series program mask (SMM)"
+    )
+
+
+_VARIANT_OPTIONS = (
+    "mapping_update_every", "blm_lambda", "blm_topk_ratio", "training", "zo_queries", "zo_smoothing",
+    "query_budget", "finetune", "finetune_learning_rate", "sample_specific_mask",
+)
+
+
+def _variant_params(args):
+    return {name: getattr(args, name) for name in _VARIANT_OPTIONS if getattr(args, name) is not None}
 
 
 def _add_explain_parser(commands):
@@ -205,7 +234,7 @@ def _run_params(args):
     params = {k: v for k, v in params.items() if v is not None}
     if args.verbose:
         params["verbose"] = True
-    return params
+    return {**params, **_variant_params(args)}
 
 
 def _bench_params(args):
@@ -228,6 +257,7 @@ def _bench_params(args):
         raise ValueError(f"--ensemble must be at least 1, got {args.ensemble}.")
     if args.ensemble > 1:
         params["ensemble"] = args.ensemble
+    params.update(_variant_params(args))
     return {k: v for k, v in params.items() if v is not None or k == "resample"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -15,13 +16,17 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .blackbox import QueryBudgetExhausted, QueryCounter
 from .mapping import MAPPINGS, make_mapping
 from .program import INTERPOLATIONS, PLACEMENTS, InputProgram, resample_series
 from .series_input import equalise_lengths, is_ragged, to_channel_arrays
-from .sources import get_source, source_names
+from .sources import AcousticSource, get_source, source_names
 from .training import ReprogrammedModel, predict_logits, resolve_device, train_model
 
 __all__ = ["V2SClassifier", "make_ensemble"]
+
+TRAININGS = ("white-box", "black-box")
+FINETUNES = ("none", "last", "all")
 
 # With fewer training series, early_stopping="auto" trains on all of them.
 AUTO_EARLY_STOPPING_MIN_SERIES = 200
@@ -50,14 +55,22 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Waveform length fed to a named source; defaults to the source's own
         (1024 samples, one frame, for CREPE). Longer inputs are framed and the
         frame outputs averaged.
-    mapping : {"random", "sequential", "linear"}, default="random"
+    mapping : {"linear", "random", "sequential", "flm", "ilm", "blm", "blm++"}, default="linear"
         From source outputs to classes. ``"random"``: the paper's many-to-one
         mapping of disjoint random source outputs per class, class score =
         mean of their logits. ``"sequential"``: the same with outputs taken in
         order (the official code). ``"linear"``: a learnable linear head.
+        ``"flm"``: frequency label mapping, each class gets the source
+        outputs most often top-ranked for its training series through the
+        initial program (Tsai et al. 2020; Chen et al. 2023). ``"ilm"``: the
+        same, recomputed every ``mapping_update_every`` epochs through the
+        current program (Chen et al. 2023). ``"blm"``/``"blm++"``:
+        Bayesian-guided probabilistic mapping, recomputed every
+        ``mapping_update_every`` epochs (Cai et al. 2024); see
+        ``docs/variants.md``.
     outputs_per_class : int, optional
         Source outputs per class for the many-to-one mappings; default
-        ``n_outputs // n_classes``.
+        ``n_outputs // n_classes`` for random/sequential, 1 for flm/ilm.
     segments : int, default=1
         Copies of the series at identical intervals in the waveform.
     placement : {"start", "centre"}, default="start"
@@ -93,9 +106,47 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
         Controls the validation split, the label mapping, the head's
-        initialisation, batch order and program dropout.
+        initialisation, batch order and program dropout (and the mask
+        network's initialisation and the black-box search directions).
     verbose : bool, default=False
         Show a progress bar over epochs.
+    mapping_update_every : int, default=1
+        Epochs between recomputations of the ilm, blm and blm++ mappings.
+    blm_lambda : float, default=1.0
+        Laplace smoothing of the blm/blm++ mapping matrix.
+    blm_topk_ratio : float, default=0.15
+        blm++: each training series adds its probabilities of its top
+        ``ceil(blm_topk_ratio * n_outputs)`` source outputs.
+    training : {"white-box", "black-box"}, default="white-box"
+        ``"white-box"``: backpropagate through the source. ``"black-box"``:
+        use the source's outputs only and estimate the program's gradient
+        from ``zo_queries`` random perturbations (BAR, Tsai, Chen & Ho, ICML
+        2020); works with any source, also a function such as a remote API
+        (:func:`voice2series.sources.from_function`). A linear head still
+        gets its exact gradient. Not combinable with ``finetune``,
+        ``sample_specific_mask`` or ``program_dropout``.
+    zo_queries : int, default=10
+        Black-box: random directions ``q`` per mini-batch; a step costs
+        ``(q + 1) * batch`` queries.
+    zo_smoothing : float, default=0.1
+        Black-box: perturbation size ``beta``.
+    query_budget : int, optional
+        Black-box: most queries (series sent to the source, calibration,
+        mapping refreshes and validation included) that ``fit`` may use;
+        training then stops with a warning and keeps the best validation
+        epoch, or the last step's program.
+    finetune : {"none", "last", "all"}, default="none"
+        Also train source weights (Yen et al. 2021): ``"last"``, its last
+        layer(s) (:meth:`~voice2series.sources.AcousticSource.last_layers`,
+        CREPE's ``classifier``), or ``"all"``. ``"none"`` leaves the source
+        bit-identical. Batch-norm statistics are never updated. Tuned weights
+        are saved with the model.
+    finetune_learning_rate : float, default=1e-4
+        Adam's step size for fine-tuned source weights.
+    sample_specific_mask : bool, default=False
+        Scale the program per series with a small CNN of the placed waveform
+        (sample-specific masks, Cai et al., ICML 2024); see
+        :class:`voice2series.program.SampleMaskNet`.
 
     Attributes
     ----------
@@ -108,7 +159,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     model_ : ReprogrammedModel
         Program, frozen source and mapping as one torch module.
     program_ : ndarray of shape (input_length,)
-        The learned program as it acts on the waveform (``mask * delta``).
+        The learned program as it acts on the waveform (``mask * delta``;
+        with ``sample_specific_mask`` each series further scales it by its
+        own mask).
     mask_ : ndarray of shape (input_length,)
         1 where the program acts, 0 where the series sits.
     mapping_ : ndarray of shape (n_classes, n_source_outputs)
@@ -117,6 +170,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Per epoch: train/validation loss and accuracy, seconds.
     best_epoch_ : int
         The epoch whose state the model holds.
+    n_queries_ : int
+        Series sent to the source during ``fit`` (each call on one series is
+        one query; in white-box mode a query also includes a backward pass).
 
     Examples
     --------
@@ -148,6 +204,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "mapping_update_every": [Interval(Integral, 1, None, closed="left")],
+        "blm_lambda": [Interval(Real, 0, None, closed="left")],
+        "blm_topk_ratio": [Interval(Real, 0, 1, closed="right")],
+        "training": [StrOptions(set(TRAININGS))],
+        "zo_queries": [Interval(Integral, 1, None, closed="left")],
+        "zo_smoothing": [Interval(Real, 0, None, closed="neither")],
+        "query_budget": [Interval(Integral, 1, None, closed="left"), None],
+        "finetune": [StrOptions(set(FINETUNES))],
+        "finetune_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "sample_specific_mask": ["boolean"],
     }
 
     def __init__(
@@ -172,6 +238,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         random_state=None,
         verbose=False,
+        mapping_update_every=1,
+        blm_lambda=1.0,
+        blm_topk_ratio=0.15,
+        training="white-box",
+        zo_queries=10,
+        zo_smoothing=0.1,
+        query_budget=None,
+        finetune="none",
+        finetune_learning_rate=1e-4,
+        sample_specific_mask=False,
     ):
         self.source = source
         self.input_length = input_length
@@ -192,6 +268,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.mapping_update_every = mapping_update_every
+        self.blm_lambda = blm_lambda
+        self.blm_topk_ratio = blm_topk_ratio
+        self.training = training
+        self.zo_queries = zo_queries
+        self.zo_smoothing = zo_smoothing
+        self.query_budget = query_budget
+        self.finetune = finetune
+        self.finetune_learning_rate = finetune_learning_rate
+        self.sample_specific_mask = sample_specific_mask
 
     def fit(self, X, y):
         """Learn the input program (and head) on labelled series.
@@ -231,6 +317,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 "2 classes. Check that y holds the labels of every training series."
             )
         targets = encoder.transform(y)
+        self._check_variant_params()
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         # Torch's global generator initialises layers and drives dropout: seed
@@ -240,25 +327,79 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             model = self._build_model(X.shape[1:], len(encoder.classes_), rng).to(device)
             placed = model.program.place(self._prepare(X, model.program.series_length)).to(device)
             train, validation = self._split(placed, torch.as_tensor(targets, device=device), rng)
-            _calibrate_mapping(model, train[0], self.batch_size)
-            history, best_epoch = train_model(
-                model,
-                train,
-                validation,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                n_iter_no_change=self.n_iter_no_change,
-                generator=torch.Generator().manual_seed(int(rng.randint(2**31))),
-                verbose=self.verbose,
+            queries = QueryCounter(self.query_budget)
+            with queries.attached(model.source):
+                self._calibrate(model, train[0], queries)
+                history, best_epoch = train_model(
+                    model,
+                    train,
+                    validation,
+                    learning_rate=self.learning_rate,
+                    weight_decay=self.weight_decay,
+                    batch_size=self.batch_size,
+                    max_epochs=self.max_epochs,
+                    n_iter_no_change=self.n_iter_no_change,
+                    generator=torch.Generator().manual_seed(int(rng.randint(2**31))),
+                    verbose=self.verbose,
+                    source_learning_rate=self.finetune_learning_rate,
+                    zeroth_order=self._zeroth_order(),
+                    queries=queries,
+                )
+        if not history:
+            raise ValueError(
+                f"query_budget={self.query_budget} ran out before the first epoch finished "
+                f"({queries.count} queries used); one epoch needs about "
+                f"{len(train[1]) * (self.zo_queries + 2)}. Raise query_budget."
             )
         # Fitted attributes are set only once training has finished, so an
         # interrupted fit leaves the estimator as it was.
         self.classes_ = encoder.classes_
         self.n_channels_, self.n_timepoints_ = X.shape[1:]
         self._set_fitted_model(model.eval(), history, best_epoch)
+        self.n_queries_ = queries.count
         return self
+
+    def _calibrate(self, model, placed, queries):
+        try:
+            _calibrate_mapping(model, placed, self.batch_size)
+        except QueryBudgetExhausted as error:
+            raise ValueError(
+                f"{error} Calibrating the linear head alone needs {len(placed)} queries (one per "
+                "training series); raise query_budget."
+            ) from error
+
+    def _zeroth_order(self):
+        if self.training != "black-box":
+            return None
+        return {"n_directions": self.zo_queries, "smoothing": self.zo_smoothing}
+
+    def _check_variant_params(self):
+        """Refuse combinations of the variant parameters that cannot work together."""
+        black_box = self.training == "black-box"
+        if self.query_budget is not None and not black_box:
+            raise ValueError(
+                "query_budget limits black-box training; pass training='black-box' with it, "
+                "or leave query_budget=None."
+            )
+        conflicts = {
+            "finetune": self.finetune != "none",
+            "sample_specific_mask": bool(self.sample_specific_mask),
+            "program_dropout": self.program_dropout > 0,
+        }
+        for name, conflict in conflicts.items():
+            if black_box and conflict:
+                raise ValueError(
+                    f"training='black-box' cannot be combined with {name}={getattr(self, name)!r}: "
+                    "the source is only queried, so only the program and the head can learn, and "
+                    "the zeroth-order estimate compares one mini-batch under perturbed programs "
+                    f"(no dropout). Use training='white-box', or the default {name}."
+                )
+        source = self.source
+        if isinstance(source, AcousticSource) and not source.differentiable and not black_box:
+            raise ValueError(
+                f"The {source.name!r} source is a function without gradients "
+                "(from_function); reprogram it with training='black-box'."
+            )
 
     def _set_fitted_model(self, model, history, best_epoch):
         self.model_ = model
@@ -388,7 +529,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``."""
         n_channels, n_timepoints = series_shape
         options = {} if self.input_length is None else {"input_length": self.input_length}
-        source = get_source(self.source, **options)
+        source = self._unfreeze(get_source(self.source, **options))
         program = InputProgram(
             source.input_length,
             self._series_length(n_timepoints, source.input_length, n_channels),
@@ -396,6 +537,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             self.placement,
             self.program_dropout,
             n_channels,
+            self.sample_specific_mask,
         )
         mapping = make_mapping(
             self.mapping,
@@ -403,8 +545,32 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             n_classes,
             np.random.default_rng(rng.randint(2**31)),
             self.outputs_per_class,
+            update_every=self.mapping_update_every,
+            blm_lambda=self.blm_lambda,
+            blm_topk_ratio=self.blm_topk_ratio,
         )
         return ReprogrammedModel(program, source, mapping)
+
+    def _unfreeze(self, source):
+        """The source with the parameters ``finetune`` trains made trainable.
+
+        A source instance passed by the caller is copied first, so fitting
+        never changes the caller's object.
+        """
+        if self.finetune == "none":
+            return source
+        if not source.differentiable or not any(True for _ in source.parameters()):
+            raise ValueError(
+                f"finetune={self.finetune!r} needs a torch module source with parameters; the "
+                f"{source.name!r} source has none to train. Use finetune='none'."
+            )
+        if source is self.source:
+            source = copy.deepcopy(source)
+        modules = source.last_layers() if self.finetune == "last" else [source]
+        for module in modules:
+            for parameter in module.parameters():
+                parameter.requires_grad_(True)
+        return source
 
     def _series_length(self, n_timepoints, input_length, n_channels):
         if self.resample is None:

@@ -14,11 +14,15 @@ file. Layout (``format_version`` 1)::
         "n_features_in": int, "n_channels": int, "n_timepoints": int,
         "feature_names_in": [...] or None,
         "history": "<JSON of history_>", "best_epoch": int,
-        "state": {name: tensor},   # program, mapping; not the frozen source
+        "n_queries": int,          # absent in files from before it existed
+        "state": {name: tensor},   # program, mapping, fine-tuned source weights
     }
 
 The frozen source is not stored: it is rebuilt from its installed package by
-name, which is why only models with a registered source can be saved.
+name, which is why only models with a registered source can be saved. Source
+weights changed by ``finetune`` are stored (``source.*`` keys) and loaded over
+the rebuilt source; label mappings computed from data (flm, ilm, blm) are
+buffers of the mapping and stored with it.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ def save_model(clf, path):
         "feature_names_in": None if feature_names is None else [str(n) for n in feature_names],
         "history": json.dumps(clf.history_),
         "best_epoch": int(clf.best_epoch_),
+        "n_queries": int(getattr(clf, "n_queries_", 0)),
         "state": {k: v.cpu() for k, v in clf.model_.trained_state().items()},
     }
     torch.save(payload, Path(path))
@@ -137,4 +142,5 @@ def load_model(path, cls):
     if payload["feature_names_in"] is not None:
         clf.feature_names_in_ = np.asarray(payload["feature_names_in"], dtype=object)
     clf._set_fitted_model(model.eval(), json.loads(payload["history"]), payload["best_epoch"])
+    clf.n_queries_ = int(payload.get("n_queries", 0))
     return clf

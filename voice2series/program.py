@@ -8,7 +8,8 @@ additive program ``delta`` is added where the series is *not*::
 
 ``mask`` is 0 on every sample a series copy occupies and 1 elsewhere, so the
 program never overwrites the series itself (Yang, Tsai & Chen, ICML 2021,
-Eq. 1).
+Eq. 1). With a sample-specific mask (Cai et al., ICML 2024) a small network
+scales ``delta`` per series: ``place(x) + mask * m(place(x)) * dropout(delta)``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
-__all__ = ["InputProgram", "resample_series", "segment_offsets"]
+__all__ = ["InputProgram", "SampleMaskNet", "resample_series", "segment_offsets"]
 
 PLACEMENTS = ("start", "centre")
 INTERPOLATIONS = ("linear", "sinc")
@@ -75,6 +76,44 @@ def segment_offsets(input_length, series_length, segments=1, placement="start"):
     return [k * segment_length + shift for k in range(segments)]
 
 
+class SampleMaskNet(nn.Module):
+    """Per-series mask for the program: sample-specific masks (SMM).
+
+    Cai et al. (ICML 2024) let a small CNN look at each input and output a
+    mask, computed per patch and upsampled, that scales the shared program.
+    Here: three 1-D convolutions over the placed waveform (two with stride 4)
+    give one value per ``patch`` = 16 samples; a sigmoid puts it in (0, 1)
+    and each value is repeated over its patch.
+
+    Parameters
+    ----------
+    channels : int, default=8
+        Width of the hidden convolutions.
+    """
+
+    patch = 16
+
+    def __init__(self, channels=8):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv1d(1, channels, 9, stride=4, padding=4),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, 9, stride=4, padding=4),
+            nn.ReLU(),
+            nn.Conv1d(channels, 1, 9, padding=4),
+        )
+
+    def forward(self, placed):
+        """``(n, input_length)`` placed waveforms → ``(n, input_length)`` masks in (0, 1)."""
+        coarse = torch.sigmoid(self.layers(placed[:, None, :]))
+        mask = torch.repeat_interleave(coarse, self.patch, dim=-1)[..., : placed.shape[-1]]
+        # Strides round the length down; the last patch covers the remainder.
+        missing = placed.shape[-1] - mask.shape[-1]
+        if missing > 0:
+            mask = torch.cat([mask, mask[..., -1:].expand(-1, -1, missing)], dim=-1)
+        return mask[:, 0]
+
+
 class InputProgram(nn.Module):
     """Learnable additive program ``delta`` masked to leave the series intact.
 
@@ -94,6 +133,9 @@ class InputProgram(nn.Module):
         Channels of a multivariate series. Each channel gets its own segment:
         the waveform holds ``segments`` copies of the channel sequence
         ``[channel 0, channel 1, ...]``.
+    sample_specific_mask : bool, default=False
+        Scale ``delta`` per series by a :class:`SampleMaskNet` of the placed
+        waveform (it never acts where the series sits).
 
     Attributes
     ----------
@@ -103,10 +145,19 @@ class InputProgram(nn.Module):
         1 where the program acts, 0 where a series copy sits.
     offsets : list of int
         First sample of each series copy.
+    mask_net : SampleMaskNet or None
+        The sample-specific mask network, when asked for.
     """
 
     def __init__(
-        self, input_length, series_length, segments=1, placement="start", dropout=0.0, n_channels=1
+        self,
+        input_length,
+        series_length,
+        segments=1,
+        placement="start",
+        dropout=0.0,
+        n_channels=1,
+        sample_specific_mask=False,
     ):
         super().__init__()
         self.input_length = int(input_length)
@@ -121,6 +172,7 @@ class InputProgram(nn.Module):
         self.register_buffer("mask", mask)
         self.delta = nn.Parameter(torch.zeros(self.input_length))
         self.dropout = nn.Dropout(dropout)
+        self.mask_net = SampleMaskNet() if sample_specific_mask else None
 
     def place(self, series):
         """Zero-padded waveforms holding the series copies, ``(n, input_length)``.
@@ -135,7 +187,18 @@ class InputProgram(nn.Module):
 
     def forward(self, placed):
         """Add the masked program to waveforms made by :meth:`place`."""
-        return placed + self.mask * self.dropout(self.delta)
+        return placed + self.sample_mask(placed) * self.dropout(self.delta)
+
+    def sample_mask(self, placed):
+        """Where and how strongly the program acts on each waveform.
+
+        ``mask`` (``(input_length,)``, 0 on the series) without a
+        sample-specific mask; ``mask * mask_net(placed)``, ``(n, input_length)``,
+        with one.
+        """
+        if self.mask_net is None:
+            return self.mask
+        return self.mask * self.mask_net(placed)
 
     def program(self):
         """The program as it acts on the waveform: ``mask * delta`` (numpy)."""

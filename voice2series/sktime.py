@@ -65,6 +65,16 @@ class V2SSktimeClassifier(BaseClassifier):
         device="auto",
         random_state=None,
         verbose=False,
+        mapping_update_every=1,
+        blm_lambda=1.0,
+        blm_topk_ratio=0.15,
+        training="white-box",
+        zo_queries=10,
+        zo_smoothing=0.1,
+        query_budget=None,
+        finetune="none",
+        finetune_learning_rate=1e-4,
+        sample_specific_mask=False,
     ):
         self.source = source
         self.input_length = input_length
@@ -85,6 +95,16 @@ class V2SSktimeClassifier(BaseClassifier):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.mapping_update_every = mapping_update_every
+        self.blm_lambda = blm_lambda
+        self.blm_topk_ratio = blm_topk_ratio
+        self.training = training
+        self.zo_queries = zo_queries
+        self.zo_smoothing = zo_smoothing
+        self.query_budget = query_budget
+        self.finetune = finetune
+        self.finetune_learning_rate = finetune_learning_rate
+        self.sample_specific_mask = sample_specific_mask
         super().__init__()
 
     def _fit(self, X, y):

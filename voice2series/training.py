@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .sources import get_source
 
-__all__ = ["ReprogrammedModel", "resolve_device", "train_model", "predict_logits"]
+__all__ = ["ReprogrammedModel", "predict_logits", "resolve_device", "source_outputs", "train_model"]
 
 
 class ReprogrammedModel(nn.Module):
     """Input program → frozen source → label mapping.
 
     Pickles without the weights of a registered source (they are rebuilt from
-    the installed package), and always onto the CPU.
+    the installed package), and always onto the CPU. A fine-tuned source's
+    trainable parameters (those with ``requires_grad``) are part of
+    :meth:`trained_state` and are pickled with the model.
     """
 
     def __init__(self, program, source, mapping):
@@ -31,12 +35,19 @@ class ReprogrammedModel(nn.Module):
         return self.mapping(self.source(self.program(placed)))
 
     def trained_state(self):
-        """A copy of everything that training changes (not the frozen source)."""
-        return {
+        """A copy of everything that training changes: program, mapping, and
+        the source parameters being fine-tuned (not the frozen rest)."""
+        state = {
             key: value.detach().clone()
             for key, value in self.state_dict().items()
             if not key.startswith("source.")
         }
+        state.update({f"source.{key}": value.detach().clone() for key, value in self.tuned_source_state().items()})
+        return state
+
+    def tuned_source_state(self):
+        """The source's trainable parameters by name (empty when it is frozen)."""
+        return {key: value for key, value in self.source.named_parameters() if value.requires_grad}
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -44,7 +55,11 @@ class ReprogrammedModel(nn.Module):
         for name in ("program", "mapping"):
             modules[name] = modules[name].to("cpu")
         spec = self.source.spec()
-        modules["source"] = {"spec": spec} if spec else self.source.to("cpu")
+        if spec:
+            tuned = {key: value.detach().cpu() for key, value in self.tuned_source_state().items()}
+            modules["source"] = {"spec": spec, "tuned": tuned}
+        else:
+            modules["source"] = self.source.to("cpu")
         state["_modules"] = modules
         return state
 
@@ -52,7 +67,12 @@ class ReprogrammedModel(nn.Module):
         source = state["_modules"]["source"]
         if isinstance(source, dict):
             spec = dict(source["spec"])
-            state["_modules"]["source"] = get_source(spec.pop("name"), **spec)
+            rebuilt = get_source(spec.pop("name"), **spec)
+            tuned = source.get("tuned", {})
+            rebuilt.load_state_dict(tuned, strict=False)
+            for key, parameter in rebuilt.named_parameters():
+                parameter.requires_grad_(key in tuned)
+            state["_modules"]["source"] = rebuilt
         self.__dict__.update(state)
 
 
@@ -74,24 +94,40 @@ def resolve_device(device):
     return resolved
 
 
-def predict_logits(model, placed, batch_size):
+def predict_logits(model, placed, batch_size, pad=True):
     """Class scores for pre-placed waveforms, in evaluation mode, without gradients.
 
     Every chunk is zero-padded to ``batch_size`` rows: convolution kernels pick
     their algorithm by batch size, so a fixed size makes a series' scores
-    independent of which other series are predicted with it.
+    independent of which other series are predicted with it. ``pad=False``
+    sends only the series (validation during training, where every source
+    call may be a counted query).
     """
     model.eval()
     scores = []
     with torch.no_grad():
         for chunk in torch.split(placed, batch_size):
-            padded = F.pad(chunk, (0, 0, 0, batch_size - len(chunk)))
+            padded = F.pad(chunk, (0, 0, 0, batch_size - len(chunk))) if pad else chunk
             scores.append(model(padded)[: len(chunk)])
     return torch.cat(scores)
 
 
+def source_outputs(model, placed, batch_size):
+    """Source scores of placed waveforms through the current program.
+
+    In evaluation mode (no program dropout) and without gradients; used to
+    calibrate and refresh label mappings.
+    """
+    training = model.training
+    model.eval()
+    with torch.no_grad():
+        scores = [model.source(model.program(chunk)) for chunk in torch.split(placed, batch_size)]
+    model.train(training)
+    return torch.cat(scores)
+
+
 def _evaluate(model, placed, targets, batch_size):
-    logits = predict_logits(model, placed, batch_size)
+    logits = predict_logits(model, placed, batch_size, pad=False)
     loss = F.cross_entropy(logits, targets).item()
     accuracy = (logits.argmax(dim=1) == targets).float().mean().item()
     return loss, accuracy
@@ -114,8 +150,11 @@ def train_model(
     n_iter_no_change,
     generator,
     verbose=False,
+    source_learning_rate=1e-4,
+    zeroth_order=None,
+    queries=None,
 ):
-    """Train the program (and a learnable mapping) with Adam.
+    """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
     Parameters
     ----------
@@ -128,43 +167,66 @@ def train_model(
         training stops after ``n_iter_no_change`` epochs without improvement.
         Without it the last epoch is kept.
     learning_rate, weight_decay : float
-        Adam's step size and L2 penalty.
+        Adam's step size and L2 penalty for the program and mapping.
     batch_size, max_epochs, n_iter_no_change : int
     generator : torch.Generator
-        Shuffles the mini-batches.
+        Shuffles the mini-batches and draws zeroth-order directions.
     verbose : bool
         Show a progress bar over epochs.
+    source_learning_rate : float, default=1e-4
+        Adam's step size for source parameters that require gradients
+        (fine-tuning); no weight decay on them, so they stay near the
+        pretrained weights.
+    zeroth_order : dict, optional
+        Black-box training: ``{"n_directions": q, "smoothing": beta}`` (see
+        :mod:`voice2series.blackbox`). ``None``: backpropagation.
+    queries : QueryCounter, optional
+        Attached to the source by the caller. When its budget runs out,
+        training stops with a warning and keeps the best validation epoch
+        (or the last completed step's program). Without a complete epoch it
+        returns an empty history, silently: the caller decides what that means.
+
+    A mapping with ``refresh_due(epoch)`` and ``refresh(scores, targets)``
+    (frequency and Bayesian mappings) is recomputed from the training series
+    through the current program at the start of every epoch it asks for.
 
     Returns
     -------
     history : list of dict
         One entry per epoch: ``epoch``, ``train_loss``, ``train_accuracy``,
-        ``val_loss``, ``val_accuracy`` (None without validation), ``seconds``.
+        ``val_loss``, ``val_accuracy`` (None without validation), ``queries``
+        (source queries so far, None without a counter), ``seconds``.
     best_epoch : int
         The epoch (1-based) whose state the model holds on return.
     """
     placed, targets = train
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=learning_rate, weight_decay=weight_decay)
+    optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
     for epoch in epochs:
         started = time.perf_counter()
-        train_loss, train_accuracy = _train_one_epoch(
-            model, optimizer, placed, targets, batch_size, generator
-        )
-        record = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_accuracy": train_accuracy,
-            "val_loss": None,
-            "val_accuracy": None,
-        }
-        if validation is not None:
-            val_loss, val_accuracy = _evaluate(model, *validation, batch_size)
-            record.update(val_loss=val_loss, val_accuracy=val_accuracy)
-            if _is_better((val_accuracy, val_loss), best_score):
-                best_score, best_state, best_epoch = (val_accuracy, val_loss), model.trained_state(), epoch
+        try:
+            _refresh_mapping(model, placed, targets, batch_size, epoch)
+            train_loss, train_accuracy = _one_epoch(
+                model, optimizer, placed, targets, batch_size, generator, zeroth_order
+            )
+            record = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_accuracy": train_accuracy,
+                "val_loss": None,
+                "val_accuracy": None,
+            }
+            if validation is not None:
+                val_loss, val_accuracy = _evaluate(model, *validation, batch_size)
+                record.update(val_loss=val_loss, val_accuracy=val_accuracy)
+        except QueryBudgetExhausted as error:
+            if history:  # with no complete epoch the caller has nothing to keep
+                _warn_budget(error, history, best_state is not None)
+            break
+        if validation is not None and _is_better((val_accuracy, val_loss), best_score):
+            best_score, best_state, best_epoch = (val_accuracy, val_loss), model.trained_state(), epoch
+        record["queries"] = None if queries is None else queries.count
         record["seconds"] = time.perf_counter() - started
         history.append(record)
         epochs.set_postfix(loss=f"{train_loss:.3f}", val_acc=record["val_accuracy"])
@@ -175,6 +237,41 @@ def train_model(
     else:
         best_epoch = len(history)
     return history, best_epoch
+
+
+def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate):
+    """Adam with one group for the program and mapping, one for a fine-tuned source."""
+    own = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("source.")]
+    tuned = list(model.tuned_source_state().values())
+    groups = [{"params": own}]
+    if tuned:
+        groups.append({"params": tuned, "lr": source_learning_rate, "weight_decay": 0.0})
+    return torch.optim.Adam(groups, lr=learning_rate, weight_decay=weight_decay)
+
+
+def _refresh_mapping(model, placed, targets, batch_size, epoch):
+    mapping = model.mapping
+    if hasattr(mapping, "refresh") and mapping.refresh_due(epoch):
+        mapping.refresh(source_outputs(model, placed, batch_size), targets)
+
+
+def _one_epoch(model, optimizer, placed, targets, batch_size, generator, zeroth_order):
+    if zeroth_order is None:
+        return _train_one_epoch(model, optimizer, placed, targets, batch_size, generator)
+    return zo_train_one_epoch(
+        model, optimizer, placed, targets, batch_size, generator,
+        zeroth_order["n_directions"], zeroth_order["smoothing"],
+    )
+
+
+def _warn_budget(error, history, has_best):
+    kept = "the best validation epoch's program" if has_best else "the program of the last completed step"
+    warnings.warn(
+        f"{error} Training stopped after {len(history)} complete epoch(s), keeping {kept}. "
+        "Raise query_budget, or lower zo_queries or max_epochs, to train longer.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _train_one_epoch(model, optimizer, placed, targets, batch_size, generator):

