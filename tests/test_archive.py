@@ -1,12 +1,17 @@
 """Datasets by name: a local archive folder, the offline error path."""
 
 import socket
-import time
 
 import numpy as np
 import pytest
 
-from voice2series.archive import ADJUSTED, ROOT_ENV, load_dataset, read_ucr_tsv, ucr_names
+from voice2series.archive import (
+    ADJUSTED,
+    ROOT_ENV,
+    load_dataset,
+    read_ucr_tsv,
+    ucr_names,
+)
 from voice2series.datasets import load_ucr
 
 
@@ -59,12 +64,18 @@ def test_adjusted_version_is_preferred(tmp_path):
     assert data.X_train.shape == (2, 5) and str(adjusted) in data.origin
 
 
+LOOKUPS = []  # host names the offline fixture refused, in order
+
+
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No name resolution, and every place a download could write under tmp_path."""
     def no_network(*args, **kwargs):
+        lookups.append(args[0])
         raise socket.gaierror(-2, "Name or service not known")
 
+    lookups = LOOKUPS
+    lookups.clear()
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
     home = tmp_path / "home"
     home.mkdir()
@@ -76,10 +87,12 @@ def offline(monkeypatch, tmp_path):
 
 
 def test_offline_missing_dataset_is_one_clear_line_and_leaves_nothing(offline):
-    started = time.perf_counter()
     with pytest.raises(ValueError) as caught:
         load_dataset("Beef")
-    assert time.perf_counter() - started < 10
+    # Fast failure means no retry loop and no waiting on timeouts: a failed
+    # name lookup ends the attempt (a wall-clock bound would only measure how
+    # loaded the test machine is; benchmarks time things, tests do not).
+    assert 1 <= len(LOOKUPS) <= 2, LOOKUPS
     message = str(caught.value)
     assert "\n" not in message
     assert "'Beef'" in message and "--ucr-root" in message and ROOT_ENV in message

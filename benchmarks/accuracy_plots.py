@@ -1,0 +1,129 @@
+"""Figures for docs/accuracy.md: learning curves and per-configuration accuracy.
+
+1. ``docs/accuracy_epochs.png``: training and validation accuracy per epoch of
+   the default V2SClassifier (crepe-tiny, linear head, lr 0.01) on GunPoint,
+   ItalyPowerDemand and ArrowHead, seeds 0-2. The validation split (20 %,
+   stratified) is carved from the *training* split; the test split is not read.
+   Curves are also written to ``benchmarks/results/accuracy_epochs.csv``.
+2. ``docs/accuracy_configs.png``: test accuracy (mean ± std over seeds) of the
+   configurations benchmarked by ``python cli.py bench`` (default, ensemble of
+   5) beside MiniRocket, read from ``benchmarks/results/bench_*/results.csv``,
+   and the per-source GunPoint numbers of ``benchmarks/sources.py``.
+
+Usage: python benchmarks/accuracy_plots.py [--skip-curves]
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from voice2series import V2SClassifier
+from voice2series.datasets import load_ucr
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = ROOT / "docs"
+CURVE_DATASETS = ["GunPoint", "ItalyPowerDemand", "ArrowHead"]
+EPOCHS = 150
+
+
+def learning_curves():
+    """Train/validation accuracy per epoch, validation carved from the train split."""
+    torch.set_num_threads(2)
+    rows = []
+    for dataset in CURVE_DATASETS:
+        X, y = load_ucr(dataset, "train")
+        for seed in range(3):
+            # n_iter_no_change > max_epochs: never stop early, record every epoch.
+            clf = V2SClassifier(
+                early_stopping=True, max_epochs=EPOCHS, n_iter_no_change=EPOCHS + 1, random_state=seed
+            ).fit(X, y)
+            rows += [{"dataset": dataset, "seed": seed, **record} for record in clf.history_]
+    curves = pd.DataFrame(rows)
+    curves.to_csv(RESULTS / "accuracy_epochs.csv", index=False)
+    return curves
+
+
+def plot_curves(curves):
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    axes = fig.subplots(1, len(CURVE_DATASETS), sharey=True)
+    for ax, dataset in zip(axes, CURVE_DATASETS):
+        data = curves[curves.dataset == dataset]
+        for column, colour in [("train_accuracy", "tab:blue"), ("val_accuracy", "tab:orange")]:
+            per_epoch = data.groupby("epoch")[column]
+            mean, std = per_epoch.mean(), per_epoch.std()
+            ax.plot(mean.index, mean, color=colour, label=column.replace("_", " "))
+            ax.fill_between(mean.index, mean - std, mean + std, color=colour, alpha=0.2)
+        ax.set_title(dataset)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy (mean ± std, seeds 0-2)")
+    axes[0].legend(loc="lower right")
+    fig.suptitle("Default V2SClassifier: accuracy per epoch (validation = 20 % of the training split)")
+    fig.savefig(DOCS / "accuracy_epochs.png", dpi=110)
+
+
+def bench_table():
+    """Mean and std test accuracy per dataset for each benchmarked configuration."""
+    frames = []
+    for label, folder in [("V2S default", "bench_offline"), ("V2S ensemble of 5", "bench_ensemble5")]:
+        path = RESULTS / folder / "results.csv"
+        if not path.exists():
+            continue
+        rows = pd.read_csv(path)
+        rows["label"] = rows["method"].map({"v2s": label, "minirocket": "MiniRocket", "1nn-dtw": "1-NN DTW"})
+        frames.append(rows.dropna(subset=["label"]))
+    rows = pd.concat(frames).drop_duplicates(subset=["dataset", "label", "seed"])
+    return rows.groupby(["dataset", "label"])["accuracy"].agg(["mean", "std"]).reset_index()
+
+
+def plot_configs(table):
+    sources = []
+    for name in ["sources_segments1", "sources_segments20", "sources_crepe_full"]:
+        report = json.loads((RESULTS / f"{name}.json").read_text())
+        suffix = f", segments={report['segments']}" if report.get("segments", 1) != 1 else ""
+        for result in report["results"]:
+            if "gunpoint_accuracy_mean" in result:
+                sources.append((f"{result['source']}{suffix}", result["gunpoint_accuracy_mean"],
+                                result["gunpoint_accuracy_std"]))
+    fig = Figure(figsize=(13, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[2, 1])
+    datasets = sorted(table.dataset.unique())
+    labels = ["V2S default", "V2S ensemble of 5", "MiniRocket", "1-NN DTW"]
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        data = table[table.label == label].set_index("dataset").reindex(datasets)
+        left.bar(np.arange(len(datasets)) + i * width, data["mean"], width, yerr=data["std"].fillna(0),
+                 label=label, capsize=2)
+    left.set_xticks(np.arange(len(datasets)) + 0.4 - width / 2, datasets, rotation=30, ha="right")
+    left.set_ylabel("test accuracy (mean ± std over seeds)")
+    left.set_ylim(0, 1.05)
+    left.set_title("python cli.py bench (official splits, seeds 0-2)")
+    left.legend(fontsize=8, loc="lower left")
+    names, means, stds = zip(*sources)
+    right.barh(np.arange(len(names)), means, xerr=stds, color="tab:green", capsize=2)
+    right.set_yticks(np.arange(len(names)), names, fontsize=8)
+    right.set_xlim(0, 1)
+    right.set_xlabel("GunPoint test accuracy (20 epochs, seeds 0-2)")
+    right.set_title("Sources (benchmarks/sources.py)")
+    fig.savefig(DOCS / "accuracy_configs.png", dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-curves", action="store_true", help="reuse accuracy_epochs.csv")
+    args = parser.parse_args()
+    curves = pd.read_csv(RESULTS / "accuracy_epochs.csv") if args.skip_curves else learning_curves()
+    plot_curves(curves)
+    table = bench_table()
+    print(table.round(3).to_string(index=False))
+    plot_configs(table)
+
+
+if __name__ == "__main__":
+    main()
