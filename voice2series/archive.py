@@ -108,14 +108,14 @@ def _last_value(row):
     return finite[-1]
 
 
-def _equalise(series):
-    """Interpolate gaps and resample every series to the longest length."""
+def _equalise(series, length=None):
+    """Interpolate gaps and resample every series to ``length`` (default: the longest)."""
     filled = []
     for s in series:
         known = ~np.isnan(s)
         index = np.arange(len(s))
         filled.append(np.interp(index, index[known], s[known]))
-    return _resample_rows(filled, max(len(s) for s in filled))
+    return _resample_rows(filled, length or max(len(s) for s in filled))
 
 
 def _resample_rows(rows, length):
@@ -152,9 +152,12 @@ def load_dataset(name, ucr_root=None, download=True, timeout=120.0):
     if str(name).lower() in bundled:
         canonical = bundled[str(name).lower()]
         (X_train, y_train), (X_test, y_test) = load_ucr(canonical, "train"), load_ucr(canonical, "test")
-        # Variable-length bundled datasets (PLAID, PickupGestureWiimoteZ) are
-        # equalised as the archive's own files are, so every method sees arrays.
-        X_train, X_test = (_equalise(X) if isinstance(X, list) else X for X in (X_train, X_test))
+        if isinstance(X_train, list):
+            # Variable-length bundled datasets (PLAID, PickupGestureWiimoteZ) are
+            # equalised as the archive's own files are, to one length for both
+            # splits, so every method sees arrays of the width it was fitted on.
+            length = max(len(s) for s in X_train + X_test)
+            X_train, X_test = _equalise(X_train, length), _equalise(X_test, length)
         return UCRDataset(canonical, X_train, y_train, X_test, y_test, "package")
     searched = [Path(ucr_root)] if ucr_root else []
     for root in searched + [_cache_dir()]:
