@@ -179,3 +179,20 @@ def test_numba_baselines(tmp_path):
     dtw = json.loads(next(r["config"] for r in rows if r["method"] == "1nn-dtw"))
     assert dtw["distance"] == "dtw" and dtw["distance_params"] is None  # full warping window
     assert "MiniRocket" in result.report_path.read_text()
+
+
+def test_report_mean_row_covers_only_datasets_every_method_ran(tmp_path):
+    def row(dataset, method, accuracy):
+        return {"dataset": dataset, "method": method, "seed": "0", "accuracy": accuracy,
+                "n_train": "1", "n_test": "1", "n_timepoints": "1", "fit_seconds": "1",
+                "predict_seconds": "1", "warmup_seconds": "0", "peak_rss_mb": "1", "config": "{}"}
+
+    rows = [row("A", "v2s", "0.8"), row("A", "minirocket", "1.0"),
+            row("B", "v2s", "0.6"), row("B", "minirocket", "0.9"),
+            row("C", "v2s", "0.1")]  # C has no MiniRocket row: left out of both means
+    report = benchmark.write_report(rows, tmp_path / "r.md", seeds=1, methods=["v2s", "minirocket"],
+                                    names=["A", "B", "C"]).read_text()
+    mean_line = next(line for line in report.splitlines() if line.startswith("| **mean**"))
+    cells = [cell.strip() for cell in mean_line.strip("|").split("|")]
+    assert cells[0] == "**mean** (2 datasets run by every method)"
+    assert cells[2:4] == ["**0.700**", "**0.950**"]

@@ -593,6 +593,7 @@ def write_report(rows, path, seeds, methods, names):
                      _fraction(redux, name, "MiniROCKET_official_split"),
                      _fraction(redux, name, "1NN-DTW_official_split")]
         lines.append("| " + " | ".join([name, shape, *cells, *published]) + " |")
+    lines.append(_mean_row(by, names, methods))
     lines += ["", "Mean seconds per fit (predict) on this machine; first-use numba compilation "
               "is excluded and listed separately:", "",
               "| method | fit s | predict s | numba warm-up s | peak RSS MB |", "|---|---|---|---|---|"]
@@ -611,6 +612,17 @@ def write_report(rows, path, seeds, methods, names):
     path = Path(path)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _mean_row(by, names, methods):
+    """Mean over datasets of each method's mean accuracy, on the datasets every method has."""
+    shared = [n for n in names if all(by.get((n, m)) for m in methods)]
+    means = [
+        f"**{np.mean([np.mean([float(r['accuracy']) for r in by[(n, m)]]) for n in shared]):.3f}**"
+        if shared else "" for m in methods
+    ]
+    return "| " + " | ".join([f"**mean** ({len(shared)} datasets run by every method)", "", *means,
+                              *[""] * 5]) + " |"
 
 
 def _percent(table, name, column):
