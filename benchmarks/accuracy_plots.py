@@ -7,7 +7,7 @@
    Curves are also written to ``benchmarks/results/accuracy_epochs.csv``.
 2. ``docs/accuracy_configs.png``: test accuracy (mean ± std over seeds) of the
    configurations benchmarked by ``python cli.py bench`` (default, ensemble of
-   5) beside MiniRocket, read from ``benchmarks/results/bench_*/results.csv``,
+   5, learning rate 0.03) beside MiniRocket, read from ``benchmarks/results/bench_*/results.csv``,
    and the per-source GunPoint numbers of ``benchmarks/sources.py``.
 
 Usage: python benchmarks/accuracy_plots.py [--skip-curves]
@@ -71,7 +71,8 @@ def plot_curves(curves):
 def bench_table():
     """Mean and std test accuracy per dataset for each benchmarked configuration."""
     frames = []
-    for label, folder in [("V2S default", "bench_offline"), ("V2S ensemble of 5", "bench_ensemble5")]:
+    for label, folder in [("V2S default", "bench_offline"), ("V2S ensemble of 5", "bench_ensemble5"),
+                          ("V2S lr 0.03", "bench_lr0.03")]:
         path = RESULTS / folder / "results.csv"
         if not path.exists():
             continue
@@ -94,7 +95,7 @@ def plot_configs(table):
     fig = Figure(figsize=(13, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[2, 1])
     datasets = sorted(table.dataset.unique())
-    labels = ["V2S default", "V2S ensemble of 5", "MiniRocket", "1-NN DTW"]
+    labels = ["V2S default", "V2S ensemble of 5", "V2S lr 0.03", "MiniRocket", "1-NN DTW"]
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         data = table[table.label == label].set_index("dataset").reindex(datasets)
