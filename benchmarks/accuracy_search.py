@@ -54,6 +54,7 @@ CONFIGS = {
     "frames4": {"input_length": 4096, "segments": 4},
     "frames4-stretch": {"input_length": 4096, "segments": 4, "resample": "fit"},
     "crepe-full": {"source": "crepe-full", "max_epochs": 30},
+    "crepe-full-50": {"source": "crepe-full", "max_epochs": 50},
     "es-on": {"early_stopping": True},
     "es-off": {"early_stopping": False},
     # "ensemble": n models with random_state fold * 100 + i, probabilities averaged.
