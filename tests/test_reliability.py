@@ -71,18 +71,27 @@ def _interrupt_on_epoch(monkeypatch, epoch):
     def interrupted(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == epoch:
-            # Run Python's SIGINT handler (what Ctrl-C triggers) synchronously:
-            # signal.raise_signal only sets a flag, and when the interpreter
-            # happens to service it inside a destructor run by the garbage
-            # collector, the KeyboardInterrupt is swallowed there ("Exception
-            # ignored in ..."), which made this test depend on the suite's GC state.
-            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C sends
         return real(*args, **kwargs)
 
     monkeypatch.setattr(voice2series.training, "_train_one_epoch", interrupted)
 
 
-def test_ctrl_c_during_first_fit_leaves_the_estimator_unfitted(small_xy, monkeypatch):
+@pytest.fixture
+def interactive_sigint():
+    """SIGINT handled as in an interactive session, for one test.
+
+    Python turns SIGINT into KeyboardInterrupt only if the signal was not
+    ignored when the interpreter started, and a test run launched in the
+    background of a non-interactive shell (``pytest &``, nohup) inherits it
+    ignored.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_first_fit_leaves_the_estimator_unfitted(small_xy, monkeypatch, interactive_sigint):
     X, y = small_xy
     clf = tiny_classifier(max_epochs=5)
     _interrupt_on_epoch(monkeypatch, 2)
@@ -93,7 +102,7 @@ def test_ctrl_c_during_first_fit_leaves_the_estimator_unfitted(small_xy, monkeyp
     assert not hasattr(clf, "n_features_in_")
 
 
-def test_ctrl_c_during_refit_keeps_the_previous_model(small_xy, monkeypatch):
+def test_ctrl_c_during_refit_keeps_the_previous_model(small_xy, monkeypatch, interactive_sigint):
     X, y = small_xy
     clf = tiny_classifier(max_epochs=2).fit(X, y)
     before = clf.predict_proba(X)
