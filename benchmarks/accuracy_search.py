@@ -28,6 +28,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
 from voice2series import V2SClassifier
+from voice2series.benchmark import append_row, v2s_params_for
 from voice2series.datasets import load_ucr
 from voice2series.sources.crepe import CrepeSource
 
@@ -35,8 +36,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "accuracy_search.csv"
 FIELDS = ["config", "dataset", "fold", "cv_seed", "accuracy", "fit_seconds", "best_epoch", "params"]
 DATASETS = ["ArrowHead", "Coffee", "GunPoint", "ItalyPowerDemand", "OSULeaf"]
 
-# Parameters on top of V2SClassifier's defaults. "resample": "auto" means
-# resample="fit" only when the series does not fit the source input.
+# Parameters on top of V2SClassifier's defaults. Without "resample", the bench's
+# rule applies (v2s_params_for): resample="fit" only for series that do not fit.
 CONFIGS = {
     "default": {},
     "paper": {"mapping": "random", "learning_rate": 0.05},
@@ -76,21 +77,12 @@ CONFIGS = {
 }
 
 
-def resolved_params(config, length):
-    params = dict(CONFIGS[config])
-    if "resample" not in params:
-        input_length = params.get("input_length", 1024)
-        fits = length <= input_length // params.get("segments", 1)
-        params["resample"] = None if fits else "fit"
-    return params
-
-
 def run_fold(config, dataset, fold, cv_seed, n_folds):
     torch.set_num_threads(1)
     X, y = load_ucr(dataset, "train")
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=cv_seed).split(X, y)
     train, validation = list(folds)[fold]
-    params = resolved_params(config, X.shape[-1])
+    params = v2s_params_for(X.shape[-1], CONFIGS[config])
     estimator_params = {k: v for k, v in params.items() if k not in ("ensemble", "crepe")}
     if "crepe" in params:
         estimator_params["source"] = CrepeSource(**params["crepe"])
@@ -124,16 +116,6 @@ def done_keys():
         return {(r["config"], r["dataset"], int(r["fold"]), int(r["cv_seed"])) for r in csv.DictReader(handle)}
 
 
-def append(row):
-    new = not RESULTS.exists()
-    with RESULTS.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-        handle.flush()
-
-
 def summary():
     import pandas as pd
 
@@ -155,7 +137,6 @@ def main():
     args = parser.parse_args()
     if args.summary:
         return summary()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     done = done_keys()
     units = [
         (config, dataset, fold)
@@ -168,7 +149,7 @@ def main():
         delayed(run_fold)(config, dataset, fold, args.cv_seed, args.folds) for config, dataset, fold in units
     )
     for row in jobs:
-        append(row)
+        append_row(RESULTS, row, FIELDS)
         print(row["config"], row["dataset"], row["fold"], row["accuracy"], row["fit_seconds"], flush=True)
     summary()
 

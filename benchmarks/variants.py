@@ -17,7 +17,6 @@ mean ± std test accuracy.
 import argparse
 import csv
 import json
-import os
 import time
 import warnings
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from voice2series import V2SClassifier
+from voice2series.benchmark import append_row
 from voice2series.datasets import load_ucr
 
 RESULTS = Path(__file__).resolve().parent / "results" / "variants.csv"
@@ -67,18 +67,6 @@ def done_keys(path):
         return set()
     with open(path, newline="") as handle:
         return {(r["variant"], r["dataset"], r["seed"]) for r in csv.DictReader(handle)}
-
-
-def append(path, row):
-    new = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def run_one(variant, dataset, seed, max_epochs, data):
@@ -139,7 +127,7 @@ def main():
                 if (variant, dataset, str(seed)) in done:
                     continue
                 row = run_one(variant, dataset, seed, args.max_epochs, data[dataset])
-                append(out, row)
+                append_row(out, row, COLUMNS)
                 print(f"{dataset} {variant} seed {seed}: accuracy {float(row['accuracy']):.4f}, "
                       f"fit {row['fit_seconds']} s, {row['n_queries']} queries", flush=True)
     print(summary_table(out, variants, datasets))

@@ -34,6 +34,7 @@ from .datasets import bundled_datasets
 
 __all__ = [
     "METHODS",
+    "append_row",
     "BenchmarkResult",
     "expand_datasets",
     "make_estimator",
@@ -359,11 +360,17 @@ def _valid(row):
         return False
 
 
-def _append(path, row):
-    """Append one row and force it to disk, so a kill loses at most the unit in flight."""
+def append_row(path, row, fieldnames=COLUMNS):
+    """Append one CSV row (header first in a new file) and force it to disk.
+
+    A kill then loses at most the unit in flight. Also used by the research
+    scripts under ``benchmarks/`` for their own columns.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists() or path.stat().st_size == 0
     with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=fieldnames, lineterminator="\n")
         if new:
             writer.writeheader()
         writer.writerow(row)
@@ -498,7 +505,7 @@ def _execute(pending, data, csv_path, n_jobs, quiet, log):
     new = []
 
     def record(row):
-        _append(csv_path, row)
+        append_row(csv_path, row)
         new.append(row)
         bar.update()
         message = (
