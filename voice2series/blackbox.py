@@ -144,7 +144,9 @@ def zo_gradient(function, point, n_directions, smoothing, generator):
     return zo_estimate(base, perturbed, directions, smoothing)
 
 
-def zo_train_one_epoch(model, optimizer, placed, targets, batch_size, generator, n_directions, smoothing):
+def zo_train_one_epoch(
+    model, optimizer, placed, targets, batch_size, generator, n_directions, smoothing, label_smoothing=0.0
+):
     """One epoch of black-box training; returns (mean loss, accuracy).
 
     Each mini-batch costs ``(n_directions + 1) * batch`` queries: the program
@@ -155,14 +157,14 @@ def zo_train_one_epoch(model, optimizer, placed, targets, batch_size, generator,
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
         loss, logits = _zo_step(
-            model, optimizer, placed[batch], targets[batch], generator, n_directions, smoothing
+            model, optimizer, placed[batch], targets[batch], generator, n_directions, smoothing, label_smoothing
         )
         total_loss += loss * len(batch)
         correct += (logits.argmax(dim=1) == targets[batch]).sum().item()
     return total_loss / len(targets), correct / len(targets)
 
 
-def _zo_step(model, optimizer, placed, targets, generator, n_directions, smoothing):
+def _zo_step(model, optimizer, placed, targets, generator, n_directions, smoothing, label_smoothing):
     program = model.program
     active = program.mask.bool()  # delta has no effect where the series sits
     directions = random_directions(n_directions, int(active.sum()), generator, placed.device)
@@ -175,10 +177,12 @@ def _zo_step(model, optimizer, placed, targets, generator, n_directions, smoothi
     base_scores, perturbed_scores = scores[: len(placed)], scores[len(placed):]
     # The mapping is ours: a learnable head gets its exact gradient.
     logits = model.mapping(base_scores)
-    loss = F.cross_entropy(logits, targets)
+    loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
     with torch.no_grad():
         perturbed_logits = model.mapping(perturbed_scores).reshape(n_directions, len(placed), -1)
-        perturbed_losses = torch.stack([F.cross_entropy(z, targets) for z in perturbed_logits])
+        perturbed_losses = torch.stack(
+            [F.cross_entropy(z, targets, label_smoothing=label_smoothing) for z in perturbed_logits]
+        )
     optimizer.zero_grad(set_to_none=True)
     if loss.requires_grad:
         loss.backward()

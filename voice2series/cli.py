@@ -11,6 +11,7 @@ import warnings
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
 from .estimator import FINETUNES, TRAININGS, V2SClassifier
+from .training import LR_SCHEDULES
 from .mapping import MAPPINGS
 from .sources import available, pretrain, source_names
 
@@ -85,7 +86,7 @@ def _parser():
     run_parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    _add_variant_options(run_parser.add_argument_group("variants (docs/variants.md)"))
+    _add_variant_options(run_parser.add_argument_group("variants (docs/variants.md) and tuning (docs/accuracy.md)"))
     commands.add_parser("datasets", help="list the UCR datasets available offline")
     _add_bench_parser(commands)
     pretrain_parser = commands.add_parser(
@@ -172,11 +173,15 @@ def _add_variant_options(group):
     group.add_argument(
         "--sample-specific-mask", action="store_true", default=None, help="per-series program mask (SMM)"
     )
+    group.add_argument("--amplitude", type=float, default=None, help="factor on the series before placement")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None, help="step size over the epochs")
+    group.add_argument("--label-smoothing", type=float, default=None, help="label smoothing of the loss")
 
 
 _VARIANT_OPTIONS = (
     "mapping_update_every", "blm_lambda", "blm_topk_ratio", "training", "zo_queries", "zo_smoothing",
     "query_budget", "finetune", "finetune_learning_rate", "sample_specific_mask",
+    "amplitude", "lr_schedule", "label_smoothing",
 )
 
 

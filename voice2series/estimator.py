@@ -21,7 +21,7 @@ from .mapping import MAPPINGS, make_mapping
 from .program import INTERPOLATIONS, PLACEMENTS, InputProgram, resample_series
 from .series_input import equalise_lengths, is_ragged, to_channel_arrays
 from .sources import AcousticSource, get_source, source_names
-from .training import ReprogrammedModel, predict_logits, resolve_device, train_model
+from .training import LR_SCHEDULES, ReprogrammedModel, predict_logits, resolve_device, train_model
 
 __all__ = ["V2SClassifier", "make_ensemble"]
 
@@ -81,14 +81,27 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         target length.
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
+    amplitude : float, default=1.0
+        Factor on the series before it is placed in the waveform. For a
+        source that normalises its input (CREPE scales each frame to unit
+        variance) this only sets how large the program is against the series:
+        with Adam, amplitude ``a`` acts like a program learning rate of
+        ``learning_rate / a`` while the head keeps ``learning_rate``. For a
+        spectrogram source it is also the loudness of the series.
     program_dropout : float, default=0.0
         Dropout probability on the program during training.
     weight_decay : float, default=0.0
         Adam's L2 penalty on the program (and head).
-    learning_rate : float, default=0.05
-        Adam's step size (the paper's value).
+    learning_rate : float, default=0.01
+        Adam's step size (the paper used 0.05 with a fixed many-to-one
+        mapping; the learnable head trains better at 0.01).
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` anneals the step size from ``learning_rate`` to 0 over
+        ``max_epochs`` (one step per epoch).
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=32
-    max_epochs : int, default=100
+    max_epochs : int, default=50
     early_stopping : "auto" or bool, default="auto"
         ``True``: hold out a stratified ``validation_fraction`` of the
         training data, keep the epoch with the best validation accuracy
@@ -193,9 +206,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "placement": [StrOptions(set(PLACEMENTS))],
         "resample": [StrOptions({"fit"}), Interval(Integral, 1, None, closed="left"), None],
         "interpolation": [StrOptions(set(INTERPOLATIONS))],
+        "amplitude": [Interval(Real, 0, None, closed="neither")],
         "program_dropout": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
@@ -227,11 +243,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         placement="start",
         resample=None,
         interpolation="linear",
+        amplitude=1.0,
         program_dropout=0.0,
         weight_decay=0.0,
         learning_rate=0.01,
+        lr_schedule="constant",
+        label_smoothing=0.0,
         batch_size=32,
-        max_epochs=100,
+        max_epochs=50,
         early_stopping="auto",
         validation_fraction=0.2,
         n_iter_no_change=20,
@@ -257,9 +276,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.placement = placement
         self.resample = resample
         self.interpolation = interpolation
+        self.amplitude = amplitude
         self.program_dropout = program_dropout
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -336,6 +358,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                     validation,
                     learning_rate=self.learning_rate,
                     weight_decay=self.weight_decay,
+                    lr_schedule=self.lr_schedule,
+                    label_smoothing=self.label_smoothing,
                     batch_size=self.batch_size,
                     max_epochs=self.max_epochs,
                     n_iter_no_change=self.n_iter_no_change,
@@ -583,7 +607,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         """``(n, n_channels, n_timepoints)`` float64 → resampled float32 tensor."""
         n_series, n_channels, _ = X.shape
         series = torch.tensor(X.reshape(n_series * n_channels, -1), dtype=torch.float32)
-        series = resample_series(series, series_length, self.interpolation)
+        series = resample_series(series, series_length, self.interpolation) * self.amplitude
         return series.reshape(n_series, n_channels, series_length)
 
     def _split(self, placed, targets, rng):
@@ -649,19 +673,25 @@ def _check_float32_range(X):
         )
 
 
-def make_ensemble(n_members=5, *, random_state=None, **params):
-    """A soft-voting ensemble of V2SClassifiers that differ only in their seed.
+def make_ensemble(n_members=None, *, random_state=None, member_params=None, **params):
+    """A soft-voting ensemble of V2SClassifiers.
 
     Each member learns its own program (and head) from its own initialisation,
     validation split and mini-batch order; ``predict_proba`` averages the
-    members' probabilities. Fitting costs ``n_members`` times one model.
+    members' probabilities. Fitting costs the sum of the members' fits.
 
     Parameters
     ----------
-    n_members : int, default=5
-        Number of reprogrammed models.
+    n_members : int, default=None
+        Number of reprogrammed models that differ only in their seed; 5 when
+        neither it nor ``member_params`` is given.
     random_state : int, RandomState instance or None, default=None
         Draws the members' seeds; an int makes the whole ensemble reproducible.
+    member_params : list of dict, default=None
+        One dict of :class:`V2SClassifier` parameters per member, on top of
+        ``params``: an ensemble over different sources or settings, e.g.
+        ``[{}, {"source": "speech-embedding", "segments": 20}]``.
+        ``n_members``, when also given, must equal its length.
     **params
         :class:`V2SClassifier` parameters shared by every member.
 
@@ -676,15 +706,39 @@ def make_ensemble(n_members=5, *, random_state=None, **params):
     >>> ensemble = make_ensemble(3, random_state=0, max_epochs=5)
     >>> [name for name, _ in ensemble.estimators]
     ['v2s_0', 'v2s_1', 'v2s_2']
+    >>> mixed = make_ensemble(member_params=[{}, {"source": "speaker-encoder"}], random_state=0)
+    >>> [clf.source for _, clf in mixed.estimators]
+    ['crepe-tiny', 'speaker-encoder']
     """
     from sklearn.ensemble import VotingClassifier
 
-    if not isinstance(n_members, Integral) or n_members < 1:
-        raise ValueError(f"n_members must be a positive integer, got {n_members!r}.")
+    member_params = _member_params(n_members, member_params)
     if random_state is None:
-        seeds = [None] * n_members
+        seeds = [None] * len(member_params)
     else:
-        seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n_members)
+        seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(member_params))
         seeds = [int(seed) for seed in seeds]
-    members = [(f"v2s_{i}", V2SClassifier(random_state=seed, **params)) for i, seed in enumerate(seeds)]
+    members = [
+        (f"v2s_{i}", V2SClassifier(**{"random_state": seed, **params, **own}))
+        for i, (seed, own) in enumerate(zip(seeds, member_params, strict=True))
+    ]
     return VotingClassifier(members, voting="soft")
+
+
+def _member_params(n_members, member_params):
+    """One parameter dict per ensemble member."""
+    if n_members is not None and (isinstance(n_members, bool) or not isinstance(n_members, Integral) or n_members < 1):
+        raise ValueError(f"n_members must be a positive integer, got {n_members!r}.")
+    if member_params is None:
+        return [{}] * (5 if n_members is None else n_members)
+    if isinstance(member_params, dict) or not all(isinstance(own, dict) for own in member_params):
+        raise ValueError(
+            "member_params must be a list of dicts, one per member, e.g. "
+            "[{}, {'source': 'speech-embedding', 'segments': 20}]."
+        )
+    if not member_params or (n_members is not None and n_members != len(member_params)):
+        raise ValueError(
+            f"member_params has {len(member_params)} entries but n_members={n_members}; "
+            "pass one dict per member and leave n_members out."
+        )
+    return list(member_params)

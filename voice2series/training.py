@@ -13,7 +13,10 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .sources import get_source
 
-__all__ = ["ReprogrammedModel", "predict_logits", "resolve_device", "source_outputs", "train_model"]
+__all__ = ["LR_SCHEDULES", "ReprogrammedModel", "predict_logits", "resolve_device", "source_outputs", "train_model"]
+
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class ReprogrammedModel(nn.Module):
@@ -149,6 +152,8 @@ def train_model(
     max_epochs,
     n_iter_no_change,
     generator,
+    lr_schedule="constant",
+    label_smoothing=0.0,
     verbose=False,
     source_learning_rate=1e-4,
     zeroth_order=None,
@@ -169,6 +174,12 @@ def train_model(
     learning_rate, weight_decay : float
         Adam's step size and L2 penalty for the program and mapping.
     batch_size, max_epochs, n_iter_no_change : int
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"``: every group's step size follows a cosine from its
+        initial value to 0 over ``max_epochs``, stepped once per epoch.
+    label_smoothing : float, default=0.0
+        Label smoothing of the training cross-entropy (validation loss is
+        always the plain cross-entropy).
     generator : torch.Generator
         Shuffles the mini-batches and draws zeroth-order directions.
     verbose : bool
@@ -201,6 +212,7 @@ def train_model(
     """
     placed, targets = train
     optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate)
+    scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
     for epoch in epochs:
@@ -208,8 +220,9 @@ def train_model(
         try:
             _refresh_mapping(model, placed, targets, batch_size, epoch)
             train_loss, train_accuracy = _one_epoch(
-                model, optimizer, placed, targets, batch_size, generator, zeroth_order
+                model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing
             )
+            scheduler.step()
             record = {
                 "epoch": epoch,
                 "train_loss": train_loss,
@@ -249,18 +262,26 @@ def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate):
     return torch.optim.Adam(groups, lr=learning_rate, weight_decay=weight_decay)
 
 
+def _make_scheduler(optimizer, lr_schedule, max_epochs):
+    if lr_schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+    if lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
+
+
 def _refresh_mapping(model, placed, targets, batch_size, epoch):
     mapping = model.mapping
     if hasattr(mapping, "refresh") and mapping.refresh_due(epoch):
         mapping.refresh(source_outputs(model, placed, batch_size), targets)
 
 
-def _one_epoch(model, optimizer, placed, targets, batch_size, generator, zeroth_order):
+def _one_epoch(model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing):
     if zeroth_order is None:
-        return _train_one_epoch(model, optimizer, placed, targets, batch_size, generator)
+        return _train_one_epoch(model, optimizer, placed, targets, batch_size, generator, label_smoothing)
     return zo_train_one_epoch(
         model, optimizer, placed, targets, batch_size, generator,
-        zeroth_order["n_directions"], zeroth_order["smoothing"],
+        zeroth_order["n_directions"], zeroth_order["smoothing"], label_smoothing,
     )
 
 
@@ -274,13 +295,13 @@ def _warn_budget(error, history, has_best):
     )
 
 
-def _train_one_epoch(model, optimizer, placed, targets, batch_size, generator):
+def _train_one_epoch(model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0):
     model.train()
     order = torch.randperm(len(targets), generator=generator).to(targets.device)
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
         logits = model(placed[batch])
-        loss = F.cross_entropy(logits, targets[batch])
+        loss = F.cross_entropy(logits, targets[batch], label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
