@@ -76,6 +76,7 @@ CONFIGS = {
     "speech-seg20": {"source": "speech-embedding", "segments": 20, "max_epochs": 30},
     "cosine": {"lr_schedule": "cosine"},
     "cosine-lr0.03": {"lr_schedule": "cosine", "learning_rate": 0.03},
+    "cosine-ep50": {"lr_schedule": "cosine", "max_epochs": 50},
     "ls0.1": {"label_smoothing": 0.1},
     "amp0.3": {"amplitude": 0.3},
     "amp3": {"amplitude": 3.0},
@@ -142,10 +143,26 @@ def done_keys():
 def summary():
     """Mean CV accuracy per configuration and dataset, and the difference from
     "default" averaged over the datasets both ran (the fair comparison; the
-    plain mean mixes configurations run on different datasets)."""
+    plain mean mixes configurations run on different datasets).
+
+    The first table is CV seed 0, which every configuration ran. The second
+    (repeated CV) pools every CV seed, for the configurations and datasets run
+    with more than one.
+    """
     import pandas as pd
 
     rows = pd.read_csv(RESULTS)
+    print("5-fold CV, CV seed 0:")
+    _print_table(rows[rows.cv_seed == 0])
+    seeds = rows.groupby(["config", "dataset"])["cv_seed"].transform("nunique")
+    repeated = rows[seeds > 1]
+    if len(repeated):
+        n_seeds = repeated.cv_seed.nunique()
+        print(f"\nRepeated 5-fold CV ({n_seeds} CV seeds, {n_seeds * 5} fits per cell):")
+        _print_table(repeated)
+
+
+def _print_table(rows):
     table = rows.pivot_table(index="config", columns="dataset", values="accuracy", aggfunc="mean")
     table["mean"] = table.mean(axis=1)
     datasets = table.columns.drop("mean")
