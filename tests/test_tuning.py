@@ -148,3 +148,49 @@ def test_mixed_ensemble_fits_each_member_as_configured(small_xy):
 def test_bad_member_params(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_ensemble(**kwargs)
+
+
+def test_resample_auto_keeps_series_that_fit_and_shrinks_the_others():
+    clf = V2SClassifier(resample="auto", segments=2)
+    assert clf._series_length(300, 1024, 1) == 300
+    assert clf._series_length(600, 1024, 1) == 512
+    assert clf._series_length(300, 1024, 2) == 256  # two channels, two copies each
+
+
+def test_resample_auto_fits_a_series_too_long_for_the_source(small_xy):
+    X, y = small_xy
+    long_X = np.repeat(X, 40, axis=1)  # 1200 samples > CREPE's 1024
+    clf = tiny_classifier(resample="auto", max_epochs=1).fit(long_X, y)
+    assert clf.predict(long_X).shape == (len(y),)
+    assert clf.mask_.sum() == 0  # the shrunk series fills the whole input
+
+
+def test_presets_build_the_documented_estimators():
+    from voice2series import make_preset
+
+    assert make_preset("default", random_state=3).get_params() == V2SClassifier(random_state=3).get_params()
+    assert len(make_preset("ensemble", random_state=0).estimators) == 5
+    two = make_preset("crepe-speech", random_state=0, learning_rate=0.02)
+    crepe, speech = (member for _, member in two.estimators)
+    assert (crepe.source, speech.source) == ("crepe-tiny", "speech-embedding")
+    assert (speech.segments, speech.max_epochs, speech.resample) == (20, 30, "auto")
+    assert crepe.learning_rate == speech.learning_rate == 0.02
+    with pytest.raises(ValueError, match="Unknown preset 'best'"):
+        make_preset("best")
+
+
+def test_bench_keys_tell_a_two_source_preset_from_a_two_seed_ensemble():
+    import json
+
+    from voice2series.benchmark import _config, make_estimator
+
+    preset, _ = make_estimator("v2s", 0, {"preset": "crepe-speech"})
+    seeds, _ = make_estimator("v2s", 0, {"ensemble": 2})
+    preset_config, seeds_config = json.loads(_config("v2s", preset)), json.loads(_config("v2s", seeds))
+    assert preset_config["ensemble"] == seeds_config["ensemble"] == 2
+    assert [m["source"] for m in preset_config["members"]] == ["crepe-tiny", "speech-embedding"]
+    assert "members" not in seeds_config
+    args = _parser().parse_args(["bench", "--preset", "crepe-speech"])
+    assert _bench_params(args)["preset"] == "crepe-speech"
+    with pytest.raises(ValueError, match="--preset and --ensemble"):
+        _bench_params(_parser().parse_args(["bench", "--preset", "ensemble", "--ensemble", "3"]))

@@ -7,4 +7,5 @@ Series Classification", ICML 2021.
 __version__ = "0.1.0"
 
 from .estimator import V2SClassifier, make_ensemble  # noqa: E402  (after __version__, which it records)
-__all__ = ["V2SClassifier", "make_ensemble", "__version__"]
+from .presets import make_preset  # noqa: E402
+__all__ = ["V2SClassifier", "make_ensemble", "make_preset", "__version__"]

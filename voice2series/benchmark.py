@@ -139,9 +139,15 @@ def make_estimator(method, seed, v2s_params, threads=1):
     """
     if method == "v2s":
         from .estimator import V2SClassifier, make_ensemble
+        from .presets import make_preset
 
         params = dict(v2s_params)
         n_members = params.pop("ensemble", 1)
+        preset = params.pop("preset", None)
+        if preset is not None:
+            if n_members > 1:
+                raise ValueError("Pass either a preset or ensemble, not both.")
+            return make_preset(preset, random_state=seed, **params), f"torch {_version('torch')}"
         if n_members > 1:
             return make_ensemble(n_members, random_state=seed, **params), f"torch {_version('torch')}"
         return V2SClassifier(random_state=seed, **params), f"torch {_version('torch')}"
@@ -176,11 +182,18 @@ def _config(method, estimator):
     """The parameters that decide a method's results (threads excluded)."""
     extra = {}
     if hasattr(estimator, "estimators"):  # a make_ensemble VotingClassifier
-        extra = {"ensemble": len(estimator.estimators)}
+        members = [_decisive_params(member) for _, member in estimator.estimators]
+        extra = {"ensemble": len(members)}
+        if any(member != members[0] for member in members):
+            extra["members"] = members
         estimator = estimator.estimators[0][1]
-    params = {k: v for k, v in estimator.get_params().items() if k not in {"random_state", "verbose", "n_jobs"}}
+    params = _decisive_params(estimator)
     params.update(extra)
     return json.dumps({"method": method, **params}, sort_keys=True, default=str)
+
+
+def _decisive_params(estimator):
+    return {k: v for k, v in estimator.get_params().items() if k not in {"random_state", "verbose", "n_jobs"}}
 
 
 def v2s_params_for(dataset_length, v2s_params):

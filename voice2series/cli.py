@@ -11,6 +11,7 @@ import warnings
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
 from .estimator import FINETUNES, TRAININGS, V2SClassifier
+from .presets import PRESETS
 from .training import LR_SCHEDULES
 from .mapping import MAPPINGS
 from .sources import available, pretrain, source_names
@@ -82,7 +83,7 @@ def _parser():
     run_parser.add_argument("--mapping", choices=MAPPINGS, default=None, help="label mapping")
     run_parser.add_argument("--max-epochs", type=int, default=None)
     run_parser.add_argument("--segments", type=int, default=None)
-    run_parser.add_argument("--resample", default=None, help="'fit' or a target length")
+    run_parser.add_argument("--resample", default=None, help="'fit', 'auto' or a target length")
     run_parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -154,6 +155,10 @@ def _add_bench_parser(commands):
     model.add_argument(
         "--ensemble", type=int, default=1,
         help="soft-voting ensemble of N V2S models that differ in their seed (make_ensemble)",
+    )
+    model.add_argument(
+        "--preset", choices=sorted(PRESETS), default=None,
+        help="a named configuration of voice2series.presets (other options apply on top)",
     )
     model.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     _add_variant_options(model)
@@ -235,7 +240,7 @@ def _run_params(args):
         "device": args.device,
     }
     if args.resample is not None:
-        params["resample"] = args.resample if args.resample == "fit" else int(args.resample)
+        params["resample"] = args.resample if args.resample in ("fit", "auto") else int(args.resample)
     params = {k: v for k, v in params.items() if v is not None}
     if args.verbose:
         params["verbose"] = True
@@ -262,6 +267,10 @@ def _bench_params(args):
         raise ValueError(f"--ensemble must be at least 1, got {args.ensemble}.")
     if args.ensemble > 1:
         params["ensemble"] = args.ensemble
+    if args.preset is not None:
+        if args.ensemble > 1:
+            raise ValueError("--preset and --ensemble cannot be combined; a preset names its own members.")
+        params["preset"] = args.preset
     params.update(_variant_params(args))
     return {k: v for k, v in params.items() if v is not None or k == "resample"}
 

@@ -75,10 +75,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Copies of the series at identical intervals in the waveform.
     placement : {"start", "centre"}, default="start"
         Where each copy sits inside its segment.
-    resample : None, "fit" or int, default=None
+    resample : None, "fit", "auto" or int, default=None
         ``None`` keeps the series as is (an error if it does not fit);
-        ``"fit"`` stretches or shrinks it to fill its segment; an int is the
-        target length.
+        ``"fit"`` stretches or shrinks it to fill its segment; ``"auto"``
+        keeps it when it fits and shrinks it to its segment when it does not;
+        an int is the target length.
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
     amplitude : float, default=1.0
@@ -204,7 +205,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "segments": [Interval(Integral, 1, None, closed="left")],
         "placement": [StrOptions(set(PLACEMENTS))],
-        "resample": [StrOptions({"fit"}), Interval(Integral, 1, None, closed="left"), None],
+        "resample": [StrOptions({"fit", "auto"}), Interval(Integral, 1, None, closed="left"), None],
         "interpolation": [StrOptions(set(INTERPOLATIONS))],
         "amplitude": [Interval(Real, 0, None, closed="neither")],
         "program_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -599,8 +600,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def _series_length(self, n_timepoints, input_length, n_channels):
         if self.resample is None:
             return n_timepoints
-        if self.resample == "fit":
-            return input_length // (self.segments * n_channels)
+        segment = input_length // (self.segments * n_channels)
+        if self.resample == "fit" or (self.resample == "auto" and n_timepoints > segment):
+            return segment
+        if self.resample == "auto":
+            return n_timepoints
         return int(self.resample)
 
     def _prepare(self, X, series_length):
