@@ -37,8 +37,9 @@ FIELDS = ["config", "dataset", "fold", "cv_seed", "accuracy", "fit_seconds", "be
 DATASETS = ["ArrowHead", "Coffee", "GunPoint", "ItalyPowerDemand", "OSULeaf"]
 
 # Every configuration starts from SEARCH_BASE on top of V2SClassifier's
-# defaults: the search began when the default was max_epochs=100, and its
-# "default" rows keep meaning that (the default became 50 from the epochs50 rows).
+# defaults, so that a change of defaults does not change what a configuration
+# name means: "default" is max_epochs=100 (50 was the default for a while; see
+# docs/accuracy.md, "Epochs").
 SEARCH_BASE = {"max_epochs": 100}
 
 # Parameters on top of SEARCH_BASE. Without "resample", the bench's rule

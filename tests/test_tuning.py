@@ -174,6 +174,7 @@ def test_presets_build_the_documented_estimators():
     crepe, speech = (member for _, member in two.estimators)
     assert (crepe.source, speech.source) == ("crepe-tiny", "speech-embedding")
     assert (speech.segments, speech.max_epochs, speech.resample) == (20, 30, "auto")
+    assert crepe.max_epochs == 50
     assert crepe.learning_rate == speech.learning_rate == 0.02
     with pytest.raises(ValueError, match="Unknown preset 'best'"):
         make_preset("best")

@@ -102,7 +102,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=32
-    max_epochs : int, default=50
+    max_epochs : int, default=100
     early_stopping : "auto" or bool, default="auto"
         ``True``: hold out a stratified ``validation_fraction`` of the
         training data, keep the epoch with the best validation accuracy
@@ -251,7 +251,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         lr_schedule="constant",
         label_smoothing=0.0,
         batch_size=32,
-        max_epochs=50,
+        max_epochs=100,
         early_stopping="auto",
         validation_fraction=0.2,
         n_iter_no_change=20,

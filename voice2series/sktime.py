@@ -61,7 +61,7 @@ class V2SSktimeClassifier(BaseClassifier):
         lr_schedule="constant",
         label_smoothing=0.0,
         batch_size=32,
-        max_epochs=50,
+        max_epochs=100,
         early_stopping="auto",
         validation_fraction=0.2,
         n_iter_no_change=20,
