@@ -6,8 +6,9 @@
    stratified) is carved from the *training* split; the test split is not read.
    Curves are also written to ``benchmarks/results/accuracy_epochs.csv``.
 2. ``docs/accuracy_configs.png``: test accuracy (mean ± std over seeds) of the
-   configurations benchmarked by ``python cli.py bench`` (default, ensemble of
-   5, learning rate 0.03) beside MiniRocket, read from ``benchmarks/results/bench_*/results.csv``,
+   configurations benchmarked by ``python cli.py bench`` (default, the
+   crepe-speech preset, ensemble of 5, learning rate 0.03, 50 epochs) beside
+   MiniRocket, read from ``benchmarks/results/bench_*/results.csv``,
    and the per-source GunPoint numbers of ``benchmarks/sources.py``.
 3. ``docs/accuracy_cv.png``: 5-fold CV accuracy on the training splits
    (``benchmarks/results/accuracy_search.csv``) of every configuration minus
@@ -75,18 +76,17 @@ def plot_curves(curves):
 def bench_table():
     """Mean and std test accuracy per dataset for each benchmarked configuration."""
     frames = []
-    for label, folder in [("V2S default", "bench_offline"), ("V2S ensemble of 5", "bench_ensemble5"),
-                          ("V2S lr 0.03", "bench_lr0.03")]:
+    for label, folder in [("V2S default", "bench_offline"), ("V2S crepe-speech", "bench_crepe_speech"),
+                          ("V2S ensemble of 5", "bench_ensemble5"), ("V2S lr 0.03", "bench_lr0.03")]:
         path = RESULTS / folder / "results.csv"
         if not path.exists():
             continue
         rows = pd.read_csv(path)
         rows["label"] = rows["method"].map({"v2s": label, "minirocket": "MiniRocket", "1nn-dtw": "1-NN DTW"})
-        # bench_offline holds V2S rows of the old default (100 epochs) and the
-        # new one (50); the ensemble and lr 0.03 runs used 100 epochs.
+        # bench_offline also holds the V2S rows of the run with max_epochs=50.
         epochs = rows["config"].map(lambda config: json.loads(config).get("max_epochs"))
-        rows.loc[(rows.method == "v2s") & (epochs == 100) & (folder == "bench_offline"), "label"] = (
-            "V2S default, 100 epochs"
+        rows.loc[(rows.method == "v2s") & (epochs == 50) & (folder == "bench_offline"), "label"] = (
+            "V2S default, 50 epochs"
         )
         frames.append(rows.dropna(subset=["label"]))
     rows = pd.concat(frames).drop_duplicates(subset=["dataset", "label", "seed"])
@@ -105,7 +105,8 @@ def plot_configs(table):
     fig = Figure(figsize=(13, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[2, 1])
     datasets = sorted(table.dataset.unique())
-    labels = ["V2S default", "V2S default, 100 epochs", "V2S ensemble of 5", "V2S lr 0.03", "MiniRocket", "1-NN DTW"]
+    labels = ["V2S default", "V2S crepe-speech", "V2S ensemble of 5", "V2S lr 0.03", "V2S default, 50 epochs",
+              "MiniRocket", "1-NN DTW"]
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         data = table[table.label == label].set_index("dataset").reindex(datasets)

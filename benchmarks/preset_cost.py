@@ -1,0 +1,62 @@
+"""Fit time of each preset (voice2series.presets) on one dataset, alone on the machine.
+
+Accuracy of the presets comes from ``python cli.py bench --preset NAME``; this
+script only answers what each one costs: wall seconds of ``fit`` on the
+official training split, seed 0, with torch's default threads.
+
+Usage: python benchmarks/preset_cost.py [--dataset GunPoint] [--presets default,crepe-speech]
+Writes benchmarks/results/preset_cost_<dataset>.json and prints a markdown table.
+"""
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+import voice2series
+from voice2series.datasets import load_ucr
+from voice2series.presets import PRESETS, make_preset
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="GunPoint")
+    parser.add_argument("--presets", default=",".join(PRESETS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    X, y = load_ucr(args.dataset, "train")
+    rows = []
+    for name in args.presets.split(","):
+        estimator = make_preset(name, random_state=args.seed)
+        started = time.perf_counter()
+        estimator.fit(X, y)
+        rows.append({"preset": name, "fit_seconds": round(time.perf_counter() - started, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    baseline = next((r["fit_seconds"] for r in rows if r["preset"] == "default"), None)
+    report = {
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "date": time.strftime("%Y-%m-%d"),
+        "version": voice2series.__version__,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "results": rows,
+    }
+    out = RESULTS / f"preset_cost_{args.dataset}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n| preset | fit s ({args.dataset}, seed {args.seed}) | x default |\n|---|---|---|")
+    for row in rows:
+        ratio = f"{row['fit_seconds'] / baseline:.1f}" if baseline else ""
+        print(f"| {row['preset']} | {row['fit_seconds']:.1f} | {ratio} |")
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
