@@ -195,3 +195,12 @@ def test_bench_keys_tell_a_two_source_preset_from_a_two_seed_ensemble():
     assert _bench_params(args)["preset"] == "crepe-speech"
     with pytest.raises(ValueError, match="--preset and --ensemble"):
         _bench_params(_parser().parse_args(["bench", "--preset", "ensemble", "--ensemble", "3"]))
+
+
+def test_tuned_model_saves_and_loads_with_its_options(italy, tmp_path):
+    (X, y), (X_test, _) = italy
+    clf = tiny_classifier(amplitude=2.0, lr_schedule="cosine", label_smoothing=0.1, resample="auto").fit(X, y)
+    clf.save(tmp_path / "tuned.v2s")
+    loaded = V2SClassifier.load(tmp_path / "tuned.v2s")
+    assert (loaded.amplitude, loaded.lr_schedule, loaded.label_smoothing) == (2.0, "cosine", 0.1)
+    np.testing.assert_allclose(loaded.predict_proba(X_test), clf.predict_proba(X_test), rtol=1e-6)
