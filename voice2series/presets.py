@@ -8,7 +8,8 @@ or of ensemble members, whose cost and measured accuracy are documented:
   (5x the fit time).
 - ``"crepe-speech"``: soft voting over two sources, a CREPE-tiny model (50
   epochs) and the speech-embedding model with the series repeated 20 times
-  (30 epochs); about 2-4x the default's fit time. Best mean 5-fold CV
+  (30 epochs); about 1.6x the default's fit time on GunPoint
+  (benchmarks/preset_cost.py). Best mean 5-fold CV
   accuracy on the training splits in the search.
 """
 
