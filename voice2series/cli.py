@@ -11,10 +11,10 @@ import warnings
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
 from .estimator import FINETUNES, TRAININGS, V2SClassifier
-from .presets import PRESETS
-from .training import LR_SCHEDULES
 from .mapping import MAPPINGS
+from .presets import PRESETS
 from .sources import available, pretrain, source_names
+from .training import LR_SCHEDULES
 
 
 def run(dataset, seed=0, **params):
