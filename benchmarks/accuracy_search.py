@@ -28,7 +28,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
 from voice2series import V2SClassifier
-from voice2series.benchmark import append_row, v2s_params_for
+from voice2series.benchmark import append_row
 from voice2series.datasets import load_ucr
 from voice2series.sources.crepe import CrepeSource
 
@@ -127,8 +127,8 @@ def run_fold(config, dataset, fold, cv_seed, n_folds):
 
 
 def _estimator_params(length, params):
-    """V2SClassifier parameters of one model: bench resample rule, CrepeSource options."""
-    params = v2s_params_for(length, {k: v for k, v in params.items() if k not in ("ensemble", "members")})
+    """V2SClassifier parameters of one model: the bench's resample="auto", CrepeSource options."""
+    params = {"resample": "auto", **{k: v for k, v in params.items() if k not in ("ensemble", "members")}}
     if "crepe" in params:
         params["source"] = CrepeSource(**params.pop("crepe"))
     return params

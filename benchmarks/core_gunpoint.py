@@ -57,7 +57,8 @@ def main():
         clf.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - started
         accuracy = clf.score(X_test, y_test)
-        n_fit = len(y_train) - (int(np.ceil(clf.validation_fraction * len(y_train))) if clf.history_[0]["val_loss"] is not None else 0)
+        held_out = clf.history_[0]["val_loss"] is not None
+        n_fit = len(y_train) - (int(np.ceil(clf.validation_fraction * len(y_train))) if held_out else 0)
         epoch_seconds = float(np.mean([h["seconds"] for h in clf.history_]))
         source_seconds = source_seconds_per_epoch(clf, n_fit)
         runs.append(

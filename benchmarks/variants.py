@@ -47,19 +47,9 @@ VARIANTS = {
     "smm": {"sample_specific_mask": True},
     # Controls, not variants: the program frozen at zero, only the linear head
     # learns. What the program adds is the gap to "linear" / "black-box".
-    "head-only": {},
-    "head-only-lr0.001": {"learning_rate": 0.001},
+    "head-only": {"train_program": False},
+    "head-only-lr0.001": {"train_program": False, "learning_rate": 0.001},
 }
-CONTROLS = {"head-only", "head-only-lr0.001"}
-
-
-class HeadOnlyClassifier(V2SClassifier):
-    """Control: the program stays at zero; only the mapping head trains."""
-
-    def _build_model(self, series_shape, n_classes, rng):
-        model = super()._build_model(series_shape, n_classes, rng)
-        model.program.delta.requires_grad_(False)
-        return model
 
 
 def done_keys(path):
@@ -71,8 +61,7 @@ def done_keys(path):
 
 def run_one(variant, dataset, seed, max_epochs, data):
     (X_train, y_train), (X_test, y_test) = data
-    cls = HeadOnlyClassifier if variant in CONTROLS else V2SClassifier
-    clf = cls(random_state=seed, max_epochs=max_epochs, **VARIANTS[variant])
+    clf = V2SClassifier(random_state=seed, max_epochs=max_epochs, **VARIANTS[variant])
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from voice2series import benchmark
-from voice2series.benchmark import COLUMNS, expand_datasets, read_results, run_benchmark, v2s_params_for
+from voice2series.benchmark import COLUMNS, expand_datasets, read_results, run_benchmark
 from voice2series.datasets import bundled_datasets
 
 from .test_archive import make_archive
@@ -50,7 +50,7 @@ def test_cli_bench_end_to_end_on_a_bundled_dataset(tmp_path):
 
 
 def report_cells(report, dataset):
-    line = next(l for l in report.splitlines() if l.startswith(f"| {dataset} |"))
+    line = next(row for row in report.splitlines() if row.startswith(f"| {dataset} |"))
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
@@ -131,13 +131,6 @@ def test_groups_and_names():
         expand_datasets(" , ")
 
 
-def test_long_series_are_resampled_to_fit_the_source():
-    assert v2s_params_for(1460, {"resample": "auto"})["resample"] == "fit"  # ACSF1
-    assert v2s_params_for(24, {"resample": "auto"})["resample"] is None
-    assert v2s_params_for(600, {"resample": "auto", "segments": 2})["resample"] == "fit"
-    assert v2s_params_for(24, {"resample": 100})["resample"] == 100
-
-
 def test_workers_times_threads_never_exceed_the_cores(monkeypatch):
     monkeypatch.setattr(benchmark.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
     assert benchmark._threads(1) == (1, 8)
@@ -146,14 +139,17 @@ def test_workers_times_threads_never_exceed_the_cores(monkeypatch):
     assert benchmark._threads(50) == (8, 1)
 
 
-def test_bad_arguments_are_clear_errors(tmp_path):
+def test_bad_arguments_are_clear_errors(tmp_path, capsys):
     with pytest.raises(ValueError, match="Unknown method.*rocket"):
         run_benchmark("GunPoint", tmp_path, methods="rocket")
     with pytest.raises(ValueError, match="seeds must be at least 1"):
         run_benchmark("GunPoint", tmp_path, seeds=0)
     from voice2series.cli import main
 
-    assert main(["bench", "--datasets", "GunPoint", "--resample", "huge", "--out", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--datasets", "GunPoint", "--resample", "huge", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "'huge' is not a valid --resample" in capsys.readouterr().err
 
 
 def test_parallel_workers_write_every_row(tmp_path):

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from voice2series import V2SClassifier, make_ensemble
 from voice2series.cli import _bench_params, _parser, _run_params
+from voice2series.program import series_length_in_waveform
 from voice2series.training import _make_scheduler
 
 from .conftest import tiny_classifier
@@ -151,10 +152,15 @@ def test_bad_member_params(kwargs, match):
 
 
 def test_resample_auto_keeps_series_that_fit_and_shrinks_the_others():
-    clf = V2SClassifier(resample="auto", segments=2)
-    assert clf._series_length(300, 1024, 1) == 300
-    assert clf._series_length(600, 1024, 1) == 512
-    assert clf._series_length(300, 1024, 2) == 256  # two channels, two copies each
+    def length(n_timepoints, n_channels):
+        return series_length_in_waveform(n_timepoints, 1024, segments=2, n_channels=n_channels, resample="auto")
+
+    assert length(300, 1) == 300
+    assert length(600, 1) == 512
+    assert length(300, 2) == 256  # two channels, two copies each
+    assert series_length_in_waveform(1460, 1024, resample="auto") == 1024  # ACSF1
+    assert series_length_in_waveform(24, 1024, resample=100) == 100
+    assert series_length_in_waveform(24, 1024, resample="fit") == 1024
 
 
 def test_resample_auto_fits_a_series_too_long_for_the_source(small_xy):

@@ -40,7 +40,6 @@ __all__ = [
     "make_estimator",
     "read_results",
     "run_benchmark",
-    "v2s_params_for",
     "write_report",
 ]
 
@@ -138,8 +137,8 @@ def make_estimator(method, seed, v2s_params, threads=1):
         The estimator and the package (with version) that implements it.
     """
     if method == "v2s":
-        from .estimator import V2SClassifier, make_ensemble
-        from .presets import make_preset
+        from .estimator import V2SClassifier
+        from .presets import make_ensemble, make_preset
 
         params = dict(v2s_params)
         n_members = params.pop("ensemble", 1)
@@ -194,36 +193,6 @@ def _config(method, estimator):
 
 def _decisive_params(estimator):
     return {k: v for k, v in estimator.get_params().items() if k not in {"random_state", "verbose", "n_jobs"}}
-
-
-def v2s_params_for(dataset_length, v2s_params):
-    """V2S parameters for one dataset: ``resample="auto"`` resolved.
-
-    ``"auto"`` keeps a series as is when it fits its segment of the source
-    input, and shrinks it to fill the segment (``"fit"``) when it is longer
-    (V2SClassifier refuses series that do not fit).
-
-    Parameters
-    ----------
-    dataset_length : int
-        Length of the dataset's series.
-    v2s_params : dict
-        V2SClassifier parameters; ``resample`` may be ``"auto"``.
-
-    Returns
-    -------
-    dict
-        The parameters with ``resample`` resolved.
-    """
-    params = dict(v2s_params)
-    if params.get("resample", "auto") == "auto":
-        from .sources import get_source
-
-        options = {"input_length": params["input_length"]} if params.get("input_length") else {}
-        input_length = get_source(params.get("source", "crepe-tiny"), **options).input_length
-        fits = dataset_length <= input_length // params.get("segments", 1)
-        params["resample"] = None if fits else "fit"
-    return params
 
 
 # ------------------------------------------------------------------ work units
@@ -419,7 +388,8 @@ def run_benchmark(
         Seeds ``0 .. seeds-1`` for the stochastic methods.
     v2s_params : dict, optional
         :class:`~voice2series.V2SClassifier` parameters; ``resample`` defaults
-        to ``"auto"`` (``"fit"`` only for series longer than the source input).
+        to ``"auto"`` (shrink only series longer than the source input; see
+        :func:`voice2series.program.series_length_in_waveform`).
     n_jobs : int, default=1
         Parallel work units (joblib); ``-1`` for one per core. Each worker gets
         ``cores // n_jobs`` threads.
@@ -493,10 +463,13 @@ def _load_all(names, ucr_root, download, timeout, skip_missing, log):
     return data
 
 
+_COST_COLUMNS = ("fit_seconds", "predict_seconds", "warmup_seconds", "peak_rss_mb")
+
+
 def _plan(data, methods, seeds, v2s_params):
     units = []
-    for name, dataset in data.items():
-        params = tuple(sorted(v2s_params_for(dataset.X_train.shape[1], v2s_params).items()))
+    params = tuple(sorted(v2s_params.items()))
+    for name in data:
         for method in methods:
             method_seeds = [None] if method in DETERMINISTIC else range(seeds)
             units.extend(_Unit(name, method, seed, params if method == "v2s" else ()) for seed in method_seeds)
@@ -620,11 +593,11 @@ def write_report(rows, path, seeds, methods, names):
     for method in methods:
         mine = [r for r in rows if r["method"] == method]
         if mine:
-            column = lambda name: [float(r[name]) for r in mine]  # noqa: E731
+            column = {name: [float(r[name]) for r in mine] for name in _COST_COLUMNS}
             lines.append(
-                f"| {METHOD_LABELS[method]} | {np.mean(column('fit_seconds')):.2f} | "
-                f"{np.mean(column('predict_seconds')):.2f} | {max(column('warmup_seconds')):.1f} | "
-                f"{max(column('peak_rss_mb')):.0f} |"
+                f"| {METHOD_LABELS[method]} | {np.mean(column['fit_seconds']):.2f} | "
+                f"{np.mean(column['predict_seconds']):.2f} | {max(column['warmup_seconds']):.1f} | "
+                f"{max(column['peak_rss_mb']):.0f} |"
             )
     v2s = next((r for r in rows if r["method"] == "v2s"), None)
     if v2s:

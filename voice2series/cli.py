@@ -10,18 +10,27 @@ import warnings
 
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
-from .estimator import FINETUNES, TRAININGS, V2SClassifier
-from .mapping import MAPPINGS
-from .presets import PRESETS
-from .sources import available, pretrain, source_names
-from .training import LR_SCHEDULES
+from .estimator import V2SClassifier
+from .parameters import add_estimator_options, params_from_args
+from .presets import PRESETS, make_preset
+from .sources import available, pretrain
 
 
-def run(dataset, seed=0, **params):
+def run(dataset, seed=0, preset=None, **params):
     """Fit the classifier on a bundled dataset's train split, score on its test split.
 
     Model selection (early stopping) uses a validation split carved from the
     training data; the test split is used once, for the returned accuracy.
+
+    Parameters
+    ----------
+    dataset : str
+    seed : int
+        ``random_state``.
+    preset : str, optional
+        A :func:`~voice2series.presets.make_preset` name; ``params`` apply on top.
+    **params
+        :class:`~voice2series.V2SClassifier` parameters.
 
     Returns
     -------
@@ -31,7 +40,7 @@ def run(dataset, seed=0, **params):
     """
     X_train, y_train = load_ucr(dataset, "train")
     X_test, y_test = load_ucr(dataset, "test")
-    clf = V2SClassifier(random_state=seed, **params)
+    clf = make_preset(preset or "default", random_state=seed, **params)
     started = time.perf_counter()
     clf.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - started
@@ -40,12 +49,18 @@ def run(dataset, seed=0, **params):
         "seed": seed,
         "accuracy": float(clf.score(X_test, y_test)),
         "fit_seconds": fit_seconds,
-        "epochs": len(clf.history_),
-        "best_epoch": clf.best_epoch_,
+        "epochs": len(_first_member(clf).history_),
+        "best_epoch": _first_member(clf).best_epoch_,
         "n_train": len(y_train),
         "n_test": len(y_test),
-        "params": {k: v for k, v in clf.get_params().items() if k != "random_state"},
+        "preset": preset,
+        "params": {k: v for k, v in _first_member(clf).get_params().items() if k != "random_state"},
     }
+
+
+def _first_member(clf):
+    """The classifier itself, or the first member of a preset's ensemble."""
+    return clf.estimators_[0] if hasattr(clf, "estimators_") else clf
 
 
 def format_sources(table):
@@ -79,15 +94,10 @@ def _parser():
     )
     run_parser.add_argument("dataset", help=f"one of: {', '.join(bundled_datasets(False))}")
     run_parser.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
-    run_parser.add_argument("--source", choices=source_names(), default=None, help="acoustic model")
-    run_parser.add_argument("--mapping", choices=MAPPINGS, default=None, help="label mapping")
-    run_parser.add_argument("--max-epochs", type=int, default=None)
-    run_parser.add_argument("--segments", type=int, default=None)
-    run_parser.add_argument("--resample", default=None, help="'fit', 'auto' or a target length")
-    run_parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    run_parser.add_argument("--preset", choices=sorted(PRESETS), default=None, help=_PRESET_HELP)
     run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    _add_variant_options(run_parser.add_argument_group("variants (docs/variants.md) and tuning (docs/accuracy.md)"))
+    add_estimator_options(run_parser.add_argument_group(_ESTIMATOR_GROUP), V2SClassifier)
     commands.add_parser("datasets", help="list the UCR datasets available offline")
     _add_bench_parser(commands)
     pretrain_parser = commands.add_parser(
@@ -140,58 +150,20 @@ def _add_bench_parser(commands):
     data.add_argument("--no-download", action="store_true", help="never try to download")
     data.add_argument("--download-timeout", type=float, default=120.0, help="seconds per dataset download")
     data.add_argument("--skip-missing", action="store_true", help="skip unavailable datasets instead of stopping")
-    model = bench.add_argument_group("V2S estimator (defaults: V2SClassifier's)")
-    model.add_argument("--source", choices=source_names(), default=None, help="acoustic model")
-    model.add_argument("--mapping", choices=MAPPINGS, default=None, help="label mapping")
-    model.add_argument("--epochs", type=int, default=None, help="max_epochs")
-    model.add_argument("--learning-rate", type=float, default=None)
-    model.add_argument("--batch-size", type=int, default=None)
-    model.add_argument("--segments", type=int, default=None)
-    model.add_argument(
-        "--resample", default="auto",
-        help="'auto' (stretch to fit only series longer than the source input), 'none', 'fit' or a length",
-    )
-    model.add_argument("--early-stopping", choices=["auto", "true", "false"], default=None)
+    model = bench.add_argument_group(_ESTIMATOR_GROUP)
     model.add_argument(
         "--ensemble", type=int, default=1,
         help="soft-voting ensemble of N V2S models that differ in their seed (make_ensemble)",
     )
-    model.add_argument(
-        "--preset", choices=sorted(PRESETS), default=None,
-        help="a named configuration of voice2series.presets (other options apply on top)",
-    )
-    model.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
-    _add_variant_options(model)
+    model.add_argument("--preset", choices=sorted(PRESETS), default=None, help=_PRESET_HELP)
+    add_estimator_options(model, V2SClassifier)
 
 
-def _add_variant_options(group):
-    """Options of the reprogramming variants; unset ones keep V2SClassifier's defaults."""
-    group.add_argument("--mapping-update-every", type=int, default=None, help="ilm/blm/blm++: epochs between updates")
-    group.add_argument("--blm-lambda", type=float, default=None, help="blm/blm++: Laplace smoothing")
-    group.add_argument("--blm-topk-ratio", type=float, default=None, help="blm++: top-k ratio")
-    group.add_argument("--training", choices=TRAININGS, default=None, help="white-box (backprop) or black-box (ZO)")
-    group.add_argument("--zo-queries", type=int, default=None, help="black-box: random directions per step")
-    group.add_argument("--zo-smoothing", type=float, default=None, help="black-box: perturbation size beta")
-    group.add_argument("--query-budget", type=int, default=None, help="black-box: most source queries in fit")
-    group.add_argument("--finetune", choices=FINETUNES, default=None, help="also train source weights")
-    group.add_argument("--finetune-learning-rate", type=float, default=None)
-    group.add_argument(
-        "--sample-specific-mask", action="store_true", default=None, help="per-series program mask (SMM)"
-    )
-    group.add_argument("--amplitude", type=float, default=None, help="factor on the series before placement")
-    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None, help="step size over the epochs")
-    group.add_argument("--label-smoothing", type=float, default=None, help="label smoothing of the loss")
-
-
-_VARIANT_OPTIONS = (
-    "mapping_update_every", "blm_lambda", "blm_topk_ratio", "training", "zo_queries", "zo_smoothing",
-    "query_budget", "finetune", "finetune_learning_rate", "sample_specific_mask",
-    "amplitude", "lr_schedule", "label_smoothing",
+_ESTIMATOR_GROUP = (
+    "V2SClassifier parameters (unset: the estimator's defaults, except the bench's resample='auto'; "
+    "docs/variants.md, docs/accuracy.md)"
 )
-
-
-def _variant_params(args):
-    return {name: getattr(args, name) for name in _VARIANT_OPTIONS if getattr(args, name) is not None}
+_PRESET_HELP = "a named configuration of voice2series.presets (other options apply on top)"
 
 
 def _add_explain_parser(commands):
@@ -218,7 +190,10 @@ def _add_explain_parser(commands):
 
 def _explain(args):
     """Fit (or load) a model and write its explanation; returns the report dict."""
-    from .explain import explain_report
+    try:
+        from .report import explain_report
+    except ImportError as error:
+        raise ImportError(f"explain draws with matplotlib ({error}); pip install 'voice2series[plots]'.") from error
 
     if args.model is not None:
         clf = V2SClassifier.load(args.model)
@@ -232,37 +207,14 @@ def _explain(args):
 
 
 def _run_params(args):
-    params = {
-        "source": args.source,
-        "mapping": args.mapping,
-        "max_epochs": args.max_epochs,
-        "segments": args.segments,
-        "device": args.device,
-    }
-    if args.resample is not None:
-        params["resample"] = args.resample if args.resample in ("fit", "auto") else int(args.resample)
-    params = {k: v for k, v in params.items() if v is not None}
+    params = params_from_args(args, V2SClassifier)
     if args.verbose:
         params["verbose"] = True
-    return {**params, **_variant_params(args)}
+    return params
 
 
 def _bench_params(args):
-    params = {
-        "source": args.source,
-        "mapping": args.mapping,
-        "max_epochs": args.epochs,
-        "learning_rate": args.learning_rate,
-        "batch_size": args.batch_size,
-        "segments": args.segments,
-        "device": args.device,
-    }
-    if args.early_stopping is not None:
-        params["early_stopping"] = {"true": True, "false": False}.get(args.early_stopping, "auto")
-    resample = args.resample.lower()
-    if resample not in {"auto", "none", "fit"} and not resample.isdigit():
-        raise ValueError(f"--resample must be auto, none, fit or a positive integer, got {args.resample!r}.")
-    params["resample"] = {"none": None}.get(resample, resample if not resample.isdigit() else int(resample))
+    params = params_from_args(args, V2SClassifier)
     if args.ensemble < 1:
         raise ValueError(f"--ensemble must be at least 1, got {args.ensemble}.")
     if args.ensemble > 1:
@@ -271,8 +223,7 @@ def _bench_params(args):
         if args.ensemble > 1:
             raise ValueError("--preset and --ensemble cannot be combined; a preset names its own members.")
         params["preset"] = args.preset
-    params.update(_variant_params(args))
-    return {k: v for k, v in params.items() if v is not None or k == "resample"}
+    return params
 
 
 def _bench(args):
@@ -341,7 +292,7 @@ def main(argv=None):
     if args.command == "explain":
         try:
             report = _explain(args)
-        except (ValueError, FileNotFoundError) as error:
+        except (ValueError, FileNotFoundError, ImportError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(f"wrote {len(report['figures'])} figures and {report['summary']} to {args.out}")
@@ -350,7 +301,7 @@ def main(argv=None):
               f"{distances['after']:.4f} (reprogrammed)")
         return 0
     try:
-        result = run(args.dataset, seed=args.seed, **_run_params(args))
+        result = run(args.dataset, seed=args.seed, preset=args.preset, **_run_params(args))
     except (ValueError, OSError, ImportError) as error:  # OSError: weights not found/downloadable
         print(f"error: {error}", file=sys.stderr)
         return 2

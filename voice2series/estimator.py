@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
-from .mapping import MAPPINGS, make_mapping
-from .program import INTERPOLATIONS, PLACEMENTS, InputProgram, resample_series
-from .series_input import equalise_lengths, is_ragged, to_channel_arrays
-from .sources import AcousticSource, get_source, source_names
-from .training import LR_SCHEDULES, ReprogrammedModel, predict_logits, resolve_device, train_model
+from .mapping import MAPPINGS
+from .program import INTERPOLATIONS, PLACEMENTS, RESAMPLE_RULES, prepare_series
+from .series_input import check_series
+from .sources import AcousticSource, source_names
+from .training import (
+    FINETUNES,
+    LR_SCHEDULES,
+    TRAININGS,
+    build_model,
+    calibrate_mapping,
+    model_on,
+    predict_logits,
+    resolve_device,
+    train_model,
+    uses_early_stopping,
+    validation_split,
+)
 
-__all__ = ["V2SClassifier", "make_ensemble"]
+__all__ = ["PREDICT_CHUNK", "V2SClassifier"]
 
-TRAININGS = ("white-box", "black-box")
-FINETUNES = ("none", "last", "all")
-
-# With fewer training series, early_stopping="auto" trains on all of them.
-AUTO_EARLY_STOPPING_MIN_SERIES = 200
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Series placed and scored at once by predict_proba: bounds its memory.
+PREDICT_CHUNK = 4096
 
 
 class V2SClassifier(ClassifierMixin, BaseEstimator):
@@ -102,7 +108,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=32
+        Series per mini-batch (and per source call when predicting).
     max_epochs : int, default=100
+        Passes over the training series.
     early_stopping : "auto" or bool, default="auto"
         ``True``: hold out a stratified ``validation_fraction`` of the
         training data, keep the epoch with the best validation accuracy
@@ -115,7 +123,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         the epoch by noise (5-fold CV on the training splits of GunPoint, 50
         series: 0.92 without, 0.86-0.88 with).
     validation_fraction : float, default=0.2
+        Share of the training series held out when early stopping is on.
     n_iter_no_change : int, default=20
+        Early stopping: epochs without a better validation score before
+        training stops.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
@@ -161,6 +172,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Scale the program per series with a small CNN of the placed waveform
         (sample-specific masks, Cai et al., ICML 2024); see
         :class:`voice2series.program.SampleMaskNet`.
+    train_program : bool, default=True
+        Learn the program. ``False`` keeps ``delta`` at zero, so only the head
+        (or fine-tuned source weights) train: a linear probe of the source's
+        outputs, the control that measures what the program adds. Needs
+        ``mapping="linear"`` or ``finetune``.
 
     Attributes
     ----------
@@ -205,7 +221,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "segments": [Interval(Integral, 1, None, closed="left")],
         "placement": [StrOptions(set(PLACEMENTS))],
-        "resample": [StrOptions({"fit", "auto"}), Interval(Integral, 1, None, closed="left"), None],
+        "resample": [StrOptions(set(RESAMPLE_RULES)), Interval(Integral, 1, None, closed="left"), None],
         "interpolation": [StrOptions(set(INTERPOLATIONS))],
         "amplitude": [Interval(Real, 0, None, closed="neither")],
         "program_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -231,6 +247,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "finetune": [StrOptions(set(FINETUNES))],
         "finetune_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "sample_specific_mask": ["boolean"],
+        "train_program": ["boolean"],
     }
 
     def __init__(
@@ -268,6 +285,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         finetune="none",
         finetune_learning_rate=1e-4,
         sample_specific_mask=False,
+        train_program=True,
     ):
         self.source = source
         self.input_length = input_length
@@ -301,6 +319,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.finetune = finetune
         self.finetune_learning_rate = finetune_learning_rate
         self.sample_specific_mask = sample_specific_mask
+        self.train_program = train_program
 
     def fit(self, X, y):
         """Learn the input program (and head) on labelled series.
@@ -331,7 +350,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y):
-        X, y = self._validate_series(X, y, reset=True)
+        X, y = check_series(self, X, y, reset=True)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -339,7 +358,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"y has 1 class ({encoder.classes_[0]!r}); classification needs at least "
                 "2 classes. Check that y holds the labels of every training series."
             )
-        targets = encoder.transform(y)
         self._check_variant_params()
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
@@ -347,9 +365,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # it from random_state, and restore the caller's state afterwards.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(int(rng.randint(2**31)))
-            model = self._build_model(X.shape[1:], len(encoder.classes_), rng).to(device)
-            placed = model.program.place(self._prepare(X, model.program.series_length)).to(device)
-            train, validation = self._split(placed, torch.as_tensor(targets, device=device), rng)
+            model = build_model(self.get_params(), X.shape[1:], len(encoder.classes_), rng).to(device)
+            placed = self._placed(model, X).to(device)
+            targets = torch.as_tensor(encoder.transform(y), device=device)
+            train, validation = (placed, targets), None
+            if uses_early_stopping(self.early_stopping, len(targets)):
+                train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
                 self._calibrate(model, train[0], queries)
@@ -357,18 +378,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                     model,
                     train,
                     validation,
-                    learning_rate=self.learning_rate,
-                    weight_decay=self.weight_decay,
-                    lr_schedule=self.lr_schedule,
-                    label_smoothing=self.label_smoothing,
-                    batch_size=self.batch_size,
-                    max_epochs=self.max_epochs,
-                    n_iter_no_change=self.n_iter_no_change,
                     generator=torch.Generator().manual_seed(int(rng.randint(2**31))),
-                    verbose=self.verbose,
-                    source_learning_rate=self.finetune_learning_rate,
-                    zeroth_order=self._zeroth_order(),
                     queries=queries,
+                    **self._training_options(),
                 )
         if not history:
             raise ValueError(
@@ -380,27 +392,47 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # interrupted fit leaves the estimator as it was.
         self.classes_ = encoder.classes_
         self.n_channels_, self.n_timepoints_ = X.shape[1:]
-        self._set_fitted_model(model.eval(), history, best_epoch)
+        self.model_ = model.eval()
+        self.history_ = history
+        self.best_epoch_ = best_epoch
         self.n_queries_ = queries.count
         return self
 
+    def _training_options(self):
+        """Keyword arguments of :func:`~voice2series.training.train_model` from the parameters."""
+        zeroth_order = None
+        if self.training == "black-box":
+            zeroth_order = {"n_directions": self.zo_queries, "smoothing": self.zo_smoothing}
+        return {
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "lr_schedule": self.lr_schedule,
+            "label_smoothing": self.label_smoothing,
+            "batch_size": self.batch_size,
+            "max_epochs": self.max_epochs,
+            "n_iter_no_change": self.n_iter_no_change,
+            "verbose": self.verbose,
+            "source_learning_rate": self.finetune_learning_rate,
+            "zeroth_order": zeroth_order,
+        }
+
     def _calibrate(self, model, placed, queries):
         try:
-            _calibrate_mapping(model, placed, self.batch_size)
+            calibrate_mapping(model, placed, self.batch_size)
         except QueryBudgetExhausted as error:
             raise ValueError(
                 f"{error} Calibrating the linear head alone needs {len(placed)} queries (one per "
                 "training series); raise query_budget."
             ) from error
 
-    def _zeroth_order(self):
-        if self.training != "black-box":
-            return None
-        return {"n_directions": self.zo_queries, "smoothing": self.zo_smoothing}
-
     def _check_variant_params(self):
         """Refuse combinations of the variant parameters that cannot work together."""
         black_box = self.training == "black-box"
+        if not self.train_program and self.mapping != "linear" and self.finetune == "none":
+            raise ValueError(
+                f"train_program=False leaves nothing to train with mapping={self.mapping!r}; use "
+                "mapping='linear' (a head on the source outputs) or a finetune scope."
+            )
         if self.query_budget is not None and not black_box:
             raise ValueError(
                 "query_budget limits black-box training; pass training='black-box' with it, "
@@ -410,6 +442,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             "finetune": self.finetune != "none",
             "sample_specific_mask": bool(self.sample_specific_mask),
             "program_dropout": self.program_dropout > 0,
+            "train_program": not self.train_program,
         }
         for name, conflict in conflicts.items():
             if black_box and conflict:
@@ -426,13 +459,20 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 "(from_function); reprogram it with training='black-box'."
             )
 
-    def _set_fitted_model(self, model, history, best_epoch):
-        self.model_ = model
-        self.program_ = model.program.program()
-        self.mask_ = model.program.mask.cpu().numpy().astype(np.float64)
-        self.mapping_ = model.mapping.matrix(model.source.n_outputs)
-        self.history_ = history
-        self.best_epoch_ = best_epoch
+    @property
+    def program_(self):
+        """The learned program as it acts on the waveform, ``mask * delta``."""
+        return self.model_.program.program()
+
+    @property
+    def mask_(self):
+        """1 where the program acts, 0 where the series sits, ``(input_length,)``."""
+        return self.model_.program.mask.cpu().numpy().astype(np.float64)
+
+    @property
+    def mapping_(self):
+        """Weight of each source output in each class score, ``(n_classes, n_source_outputs)``."""
+        return self.model_.mapping.matrix(self.model_.source.n_outputs)
 
     def save(self, path):
         """Save the fitted model to one file that loads without unpickling code.
@@ -466,8 +506,33 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
         return load_model(path, cls)
 
+    def placed_waveforms(self, X):
+        """Series placed into zero waveforms as the fitted model places them, before the program.
+
+        Parameters
+        ----------
+        X : array-like
+            Series like those seen in ``fit``.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_series, input_length)
+            float32, on the CPU; ``model_(placed)`` gives the class scores.
+        """
+        check_is_fitted(self)
+        X, _ = check_series(self, X, reset=False)
+        return self._placed(self.model_, X).cpu()
+
+    def _placed(self, model, X):
+        program = model.program
+        series = prepare_series(X, program.series_length, self.interpolation, self.amplitude)
+        return program.place(series.to(program.delta.device))
+
     def predict_proba(self, X):
         """Class probabilities (softmax of the class scores).
+
+        Series are placed and scored ``PREDICT_CHUNK`` at a time, so memory
+        beyond the input does not grow with the number of series.
 
         Parameters
         ----------
@@ -481,12 +546,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``.
         """
         check_is_fitted(self)
-        X, _ = self._validate_series(X, reset=False)
-        device = self._predict_device()
-        model = self.model_.to(device)
-        placed = model.program.place(self._prepare(X, model.program.series_length)).to(device)
-        logits = predict_logits(model, placed, self.batch_size).double()
-        return torch.softmax(logits, dim=1).cpu().numpy()
+        X, _ = check_series(self, X, reset=False)
+        model = model_on(self.model_, self._predict_device())
+        chunk = max(PREDICT_CHUNK // self.batch_size, 1) * self.batch_size
+        probabilities = []
+        with torch.inference_mode():
+            for start in range(0, len(X), chunk):
+                logits = predict_logits(model, self._placed(model, X[start : start + chunk]), self.batch_size)
+                probabilities.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
+        return np.concatenate(probabilities) if probabilities else np.empty((0, len(self.classes_)))
 
     def predict(self, X):
         """Predicted class labels, as found in the training ``y``.
@@ -515,139 +583,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
             return torch.device("cpu")
 
-    def _validate_series(self, X, y=None, reset=True):
-        """Checked float64 series ``(n, n_channels, n_timepoints)`` (and ``y``).
-
-        Multichannel series are flattened for scikit-learn's checks, so
-        ``n_features_in_`` is ``n_channels * n_timepoints``.
-        """
-        if is_ragged(X):
-            arrays = to_channel_arrays(X)
-            length = max(a.shape[1] for a in arrays) if reset else self.n_timepoints_
-            X = equalise_lengths(arrays, length)
-        if isinstance(X, list | tuple) and np.ndim(X) == 3:
-            X = np.asarray(X)
-        n_channels = X.shape[1] if getattr(X, "ndim", 2) == 3 else 1
-        if getattr(X, "ndim", 2) == 3:
-            X = X.reshape(X.shape[0], -1)
-        if not reset and n_channels != self.n_channels_:
-            raise ValueError(
-                f"X has {n_channels} channel(s) but the model was fitted on {self.n_channels_}; "
-                "pass series with the training channels."
-            )
-        try:
-            if y is None:
-                X = validate_data(self, X, dtype=np.float64, reset=reset)
-            else:
-                X, y = validate_data(self, X, y, dtype=np.float64, reset=reset)
-        except ValueError as error:
-            if "could not convert" not in str(error):
-                raise
-            raise ValueError(
-                f"X must hold numbers only ({error}). Drop or encode non-numeric columns "
-                "first, e.g. X.select_dtypes('number') for a DataFrame."
-            ) from error
-        _check_float32_range(X)
-        return X.reshape(X.shape[0], n_channels, -1), y
-
-    def _build_model(self, series_shape, n_classes, rng):
-        """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``."""
-        n_channels, n_timepoints = series_shape
-        options = {} if self.input_length is None else {"input_length": self.input_length}
-        source = self._unfreeze(get_source(self.source, **options))
-        program = InputProgram(
-            source.input_length,
-            self._series_length(n_timepoints, source.input_length, n_channels),
-            self.segments,
-            self.placement,
-            self.program_dropout,
-            n_channels,
-            self.sample_specific_mask,
-        )
-        mapping = make_mapping(
-            self.mapping,
-            source.n_outputs,
-            n_classes,
-            np.random.default_rng(rng.randint(2**31)),
-            self.outputs_per_class,
-            update_every=self.mapping_update_every,
-            blm_lambda=self.blm_lambda,
-            blm_topk_ratio=self.blm_topk_ratio,
-        )
-        return ReprogrammedModel(program, source, mapping)
-
-    def _unfreeze(self, source):
-        """The source with the parameters ``finetune`` trains made trainable.
-
-        A source instance passed by the caller is copied first, so fitting
-        never changes the caller's object.
-        """
-        if self.finetune == "none":
-            return source
-        if not source.differentiable or not any(True for _ in source.parameters()):
-            raise ValueError(
-                f"finetune={self.finetune!r} needs a torch module source with parameters; the "
-                f"{source.name!r} source has none to train. Use finetune='none'."
-            )
-        if source is self.source:
-            source = copy.deepcopy(source)
-        modules = source.last_layers() if self.finetune == "last" else [source]
-        for module in modules:
-            for parameter in module.parameters():
-                parameter.requires_grad_(True)
-        return source
-
-    def _series_length(self, n_timepoints, input_length, n_channels):
-        if self.resample is None:
-            return n_timepoints
-        segment = input_length // (self.segments * n_channels)
-        if self.resample == "fit" or (self.resample == "auto" and n_timepoints > segment):
-            return segment
-        if self.resample == "auto":
-            return n_timepoints
-        return int(self.resample)
-
-    def _prepare(self, X, series_length):
-        """``(n, n_channels, n_timepoints)`` float64 → resampled float32 tensor."""
-        n_series, n_channels, _ = X.shape
-        series = torch.tensor(X.reshape(n_series * n_channels, -1), dtype=torch.float32)
-        series = resample_series(series, series_length, self.interpolation) * self.amplitude
-        return series.reshape(n_series, n_channels, series_length)
-
-    def _split(self, placed, targets, rng):
-        """Stratified (train, validation) tensors, or (train, None)."""
-        if not self._uses_early_stopping(len(targets)):
-            return (placed, targets), None
-        labels = targets.cpu().numpy()
-        n_classes = labels.max() + 1
-        n_validation = int(np.ceil(self.validation_fraction * len(labels)))
-        if np.bincount(labels).min() < 2 or not n_classes <= n_validation <= len(labels) - n_classes:
-            warnings.warn(
-                f"Too few series per class ({np.bincount(labels).min()} in the smallest) for a "
-                f"stratified validation split of {self.validation_fraction}; training "
-                "without early stopping. Pass early_stopping=False to silence this.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return (placed, targets), None
-        train_index, validation_index = train_test_split(
-            np.arange(len(labels)),
-            test_size=n_validation,
-            stratify=labels,
-            random_state=rng.randint(2**31),
-        )
-        train_index = torch.as_tensor(train_index, device=placed.device)
-        validation_index = torch.as_tensor(validation_index, device=placed.device)
-        return (placed[train_index], targets[train_index]), (
-            placed[validation_index],
-            targets[validation_index],
-        )
-
-    def _uses_early_stopping(self, n_series):
-        if self.early_stopping == "auto":
-            return n_series >= AUTO_EARLY_STOPPING_MIN_SERIES
-        return bool(self.early_stopping)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
@@ -658,91 +593,3 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         """Small, fast parameters for tests (aeon/sktime convention)."""
         return {"max_epochs": 10, "batch_size": 64, "random_state": 0}
 
-
-def _calibrate_mapping(model, placed, batch_size):
-    """Let a mapping that standardises its input see the training data once."""
-    if hasattr(model.mapping, "calibrate"):
-        with torch.no_grad():
-            scores = [model.source(model.program(chunk)) for chunk in torch.split(placed, batch_size)]
-            model.mapping.calibrate(torch.cat(scores))
-
-
-def _check_float32_range(X):
-    """Refuse values that would overflow to inf in the model's float32."""
-    largest = np.abs(X).max() if X.size else 0.0
-    if largest > _FLOAT32_MAX:
-        raise ValueError(
-            f"X holds a value of magnitude {largest:.3g}, beyond float32's range "
-            f"({_FLOAT32_MAX:.3g}); rescale the series (e.g. z-normalise them) first."
-        )
-
-
-def make_ensemble(n_members=None, *, random_state=None, member_params=None, **params):
-    """A soft-voting ensemble of V2SClassifiers.
-
-    Each member learns its own program (and head) from its own initialisation,
-    validation split and mini-batch order; ``predict_proba`` averages the
-    members' probabilities. Fitting costs the sum of the members' fits.
-
-    Parameters
-    ----------
-    n_members : int, default=None
-        Number of reprogrammed models that differ only in their seed; 5 when
-        neither it nor ``member_params`` is given.
-    random_state : int, RandomState instance or None, default=None
-        Draws the members' seeds; an int makes the whole ensemble reproducible.
-    member_params : list of dict, default=None
-        One dict of :class:`V2SClassifier` parameters per member, on top of
-        ``params``: an ensemble over different sources or settings, e.g.
-        ``[{}, {"source": "speech-embedding", "segments": 20}]``.
-        ``n_members``, when also given, must equal its length.
-    **params
-        :class:`V2SClassifier` parameters shared by every member.
-
-    Returns
-    -------
-    sklearn.ensemble.VotingClassifier
-        Unfitted; members are named ``v2s_0``, ``v2s_1``, ...
-
-    Examples
-    --------
-    >>> from voice2series.estimator import make_ensemble
-    >>> ensemble = make_ensemble(3, random_state=0, max_epochs=5)
-    >>> [name for name, _ in ensemble.estimators]
-    ['v2s_0', 'v2s_1', 'v2s_2']
-    >>> mixed = make_ensemble(member_params=[{}, {"source": "speaker-encoder"}], random_state=0)
-    >>> [clf.source for _, clf in mixed.estimators]
-    ['crepe-tiny', 'speaker-encoder']
-    """
-    from sklearn.ensemble import VotingClassifier
-
-    member_params = _member_params(n_members, member_params)
-    if random_state is None:
-        seeds = [None] * len(member_params)
-    else:
-        seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(member_params))
-        seeds = [int(seed) for seed in seeds]
-    members = [
-        (f"v2s_{i}", V2SClassifier(**{"random_state": seed, **params, **own}))
-        for i, (seed, own) in enumerate(zip(seeds, member_params, strict=True))
-    ]
-    return VotingClassifier(members, voting="soft")
-
-
-def _member_params(n_members, member_params):
-    """One parameter dict per ensemble member."""
-    if n_members is not None and (isinstance(n_members, bool) or not isinstance(n_members, Integral) or n_members < 1):
-        raise ValueError(f"n_members must be a positive integer, got {n_members!r}.")
-    if member_params is None:
-        return [{}] * (5 if n_members is None else n_members)
-    if isinstance(member_params, dict) or not all(isinstance(own, dict) for own in member_params):
-        raise ValueError(
-            "member_params must be a list of dicts, one per member, e.g. "
-            "[{}, {'source': 'speech-embedding', 'segments': 20}]."
-        )
-    if not member_params or (n_members is not None and n_members != len(member_params)):
-        raise ValueError(
-            f"member_params has {len(member_params)} entries but n_members={n_members}; "
-            "pass one dict per member and leave n_members out."
-        )
-    return list(member_params)

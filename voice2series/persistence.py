@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .training import build_model
 
 FORMAT = "voice2series"
 FORMAT_VERSION = 1
@@ -125,7 +126,7 @@ def load_model(path, cls):
     clf = cls(**json.loads(payload["params"]))
     classes = np.asarray(payload["classes"], dtype=np.dtype(payload["classes_dtype"]))
     series_shape = (payload["n_channels"], payload["n_timepoints"])
-    model = clf._build_model(series_shape, len(classes), np.random.RandomState(0))
+    model = build_model(clf.get_params(), series_shape, len(classes), np.random.RandomState(0))
     try:
         result = model.load_state_dict(payload["state"], strict=False)
     except RuntimeError as error:
@@ -141,6 +142,8 @@ def load_model(path, cls):
     clf.n_channels_, clf.n_timepoints_ = series_shape
     if payload["feature_names_in"] is not None:
         clf.feature_names_in_ = np.asarray(payload["feature_names_in"], dtype=object)
-    clf._set_fitted_model(model.eval(), json.loads(payload["history"]), payload["best_epoch"])
+    clf.model_ = model.eval()
+    clf.history_ = json.loads(payload["history"])
+    clf.best_epoch_ = payload["best_epoch"]
     clf.n_queries_ = int(payload.get("n_queries", 0))
     return clf

@@ -15,6 +15,8 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.utils.validation import check_is_fitted
 
 from . import explain
+from .series_input import check_series
+from .training import model_on
 
 __all__ = [
     "plot_program",
@@ -62,9 +64,9 @@ def plot_program(clf):
 
 def _reprogrammed(clf, series):
     """The placed series and its reprogrammed waveform, as 1-D numpy arrays."""
-    placed = explain._placed(clf, np.asarray(series)[None])
+    placed = clf.placed_waveforms(np.asarray(series)[None])
     with torch.no_grad():
-        waveform = clf.model_.to("cpu").program(placed)
+        waveform = model_on(clf.model_, torch.device("cpu")).program(placed)
     return placed[0].numpy(), waveform[0].numpy()
 
 
@@ -221,7 +223,7 @@ def _plot_per_class(clf, X, y, heat, suptitle, label):
 
 
 def _first_channel(clf, X):
-    X3, _ = clf._validate_series(X, reset=False)
+    X3, _ = check_series(clf, X, reset=False)
     return X3[:, 0]
 
 

@@ -15,9 +15,15 @@ or of ensemble members, whose cost and measured accuracy are documented:
 
 from __future__ import annotations
 
-from .estimator import V2SClassifier, make_ensemble
+from numbers import Integral
 
-__all__ = ["PRESETS", "make_preset"]
+import numpy as np
+from sklearn.ensemble import VotingClassifier
+from sklearn.utils import check_random_state
+
+from .estimator import V2SClassifier
+
+__all__ = ["PRESETS", "make_ensemble", "make_preset"]
 
 # name -> None (a single V2SClassifier) or a list of ensemble member parameters.
 PRESETS = {
@@ -62,3 +68,72 @@ def make_preset(name, *, random_state=None, **params):
     if members is None:
         return V2SClassifier(random_state=random_state, **params)
     return make_ensemble(random_state=random_state, member_params=[dict(m) for m in members], **params)
+
+
+def make_ensemble(n_members=None, *, random_state=None, member_params=None, **params):
+    """A soft-voting ensemble of V2SClassifiers.
+
+    Each member learns its own program (and head) from its own initialisation,
+    validation split and mini-batch order; ``predict_proba`` averages the
+    members' probabilities. Fitting costs the sum of the members' fits.
+
+    Parameters
+    ----------
+    n_members : int, default=None
+        Number of reprogrammed models that differ only in their seed; 5 when
+        neither it nor ``member_params`` is given.
+    random_state : int, RandomState instance or None, default=None
+        Draws the members' seeds; an int makes the whole ensemble reproducible.
+    member_params : list of dict, default=None
+        One dict of :class:`V2SClassifier` parameters per member, on top of
+        ``params``: an ensemble over different sources or settings, e.g.
+        ``[{}, {"source": "speech-embedding", "segments": 20}]``.
+        ``n_members``, when also given, must equal its length.
+    **params
+        :class:`V2SClassifier` parameters shared by every member.
+
+    Returns
+    -------
+    sklearn.ensemble.VotingClassifier
+        Unfitted; members are named ``v2s_0``, ``v2s_1``, ...
+
+    Examples
+    --------
+    >>> from voice2series.presets import make_ensemble
+    >>> ensemble = make_ensemble(3, random_state=0, max_epochs=5)
+    >>> [name for name, _ in ensemble.estimators]
+    ['v2s_0', 'v2s_1', 'v2s_2']
+    >>> mixed = make_ensemble(member_params=[{}, {"source": "speaker-encoder"}], random_state=0)
+    >>> [clf.source for _, clf in mixed.estimators]
+    ['crepe-tiny', 'speaker-encoder']
+    """
+    member_params = _member_params(n_members, member_params)
+    if random_state is None:
+        seeds = [None] * len(member_params)
+    else:
+        seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(member_params))
+        seeds = [int(seed) for seed in seeds]
+    members = [
+        (f"v2s_{i}", V2SClassifier(**{"random_state": seed, **params, **own}))
+        for i, (seed, own) in enumerate(zip(seeds, member_params, strict=True))
+    ]
+    return VotingClassifier(members, voting="soft")
+
+
+def _member_params(n_members, member_params):
+    """One parameter dict per ensemble member."""
+    if n_members is not None and (isinstance(n_members, bool) or not isinstance(n_members, Integral) or n_members < 1):
+        raise ValueError(f"n_members must be a positive integer, got {n_members!r}.")
+    if member_params is None:
+        return [{}] * (5 if n_members is None else n_members)
+    if isinstance(member_params, dict) or not all(isinstance(own, dict) for own in member_params):
+        raise ValueError(
+            "member_params must be a list of dicts, one per member, e.g. "
+            "[{}, {'source': 'speech-embedding', 'segments': 20}]."
+        )
+    if not member_params or (n_members is not None and n_members != len(member_params)):
+        raise ValueError(
+            f"member_params has {len(member_params)} entries but n_members={n_members}; "
+            "pass one dict per member and leave n_members out."
+        )
+    return list(member_params)

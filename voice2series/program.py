@@ -20,10 +20,83 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
-__all__ = ["InputProgram", "SampleMaskNet", "resample_series", "segment_offsets"]
+__all__ = [
+    "INTERPOLATIONS",
+    "PLACEMENTS",
+    "RESAMPLE_RULES",
+    "InputProgram",
+    "SampleMaskNet",
+    "prepare_series",
+    "resample_series",
+    "segment_offsets",
+    "series_length_in_waveform",
+]
 
 PLACEMENTS = ("start", "centre")
 INTERPOLATIONS = ("linear", "sinc")
+RESAMPLE_RULES = ("fit", "auto")
+
+
+def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_channels=1, resample=None):
+    """Length a series gets in the waveform: the one resample rule.
+
+    Each of the ``segments * n_channels`` copies gets a segment of
+    ``input_length // (segments * n_channels)`` samples.
+
+    Parameters
+    ----------
+    n_timepoints : int
+        Length of the training series.
+    input_length : int
+        Samples of the source's input waveform.
+    segments, n_channels : int
+        Copies of the series, and channels per copy.
+    resample : None, "fit", "auto" or int
+        ``None``: keep the length (the program refuses a series that does not
+        fit); ``"fit"``: fill the segment; ``"auto"``: keep the length when it
+        fits, fill the segment when it does not; an int: that length.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> series_length_in_waveform(1500, 1024, resample="auto")
+    1024
+    >>> series_length_in_waveform(300, 1024, segments=2, resample="auto")
+    300
+    >>> series_length_in_waveform(300, 1024, segments=2, n_channels=2, resample="auto")
+    256
+    """
+    segment = input_length // (segments * n_channels)
+    if resample is None or (resample == "auto" and n_timepoints <= segment):
+        return int(n_timepoints)
+    if resample in RESAMPLE_RULES:
+        return int(segment)
+    return int(resample)
+
+
+def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):
+    """``(n, n_channels, n_timepoints)`` float array → resampled, scaled float32 tensor.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_series, n_channels, n_timepoints)
+    series_length : int
+        Length in the waveform (:func:`series_length_in_waveform`).
+    interpolation : {"linear", "sinc"}
+    amplitude : float
+        Factor on the values.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_series, n_channels, series_length)
+    """
+    n_series, n_channels, _ = X.shape
+    series = torch.tensor(X.reshape(n_series * n_channels, -1), dtype=torch.float32)
+    series = resample_series(series, series_length, interpolation) * amplitude
+    return series.reshape(n_series, n_channels, series_length)
 
 
 def resample_series(series, length, interpolation="linear"):

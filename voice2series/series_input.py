@@ -13,10 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.validation import validate_data
 
 from .program import resample_series
 
-__all__ = ["is_ragged", "to_channel_arrays", "equalise_lengths"]
+__all__ = ["check_series", "equalise_lengths", "is_ragged", "to_channel_arrays"]
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _is_nested_frame(X):
@@ -71,3 +74,67 @@ def equalise_lengths(arrays, length):
         for array in arrays
     ]
     return np.stack(resampled)
+
+
+def check_series(estimator, X, y=None, *, reset):
+    """Checked float64 series ``(n, n_channels, n_timepoints)``, and ``y``.
+
+    scikit-learn's ``validate_data`` does the checks (and sets
+    ``n_features_in_``/``feature_names_in_`` when ``reset``); multichannel
+    series are flattened for it, so ``n_features_in_`` is ``n_channels *
+    n_timepoints``. Ragged collections are resampled to the longest series
+    (``reset=True``) or to the estimator's ``n_timepoints_``.
+
+    Parameters
+    ----------
+    estimator : V2SClassifier
+        Fitted when ``reset`` is False.
+    X : array-like
+        Anything the module docstring lists.
+    y : array-like of shape (n_series,), optional
+    reset : bool
+        True in ``fit``, False when predicting.
+
+    Returns
+    -------
+    X : ndarray of shape (n_series, n_channels, n_timepoints)
+    y : ndarray or None
+    """
+    if is_ragged(X):
+        arrays = to_channel_arrays(X)
+        length = max(a.shape[1] for a in arrays) if reset else estimator.n_timepoints_
+        X = equalise_lengths(arrays, length)
+    if isinstance(X, list | tuple) and np.ndim(X) == 3:
+        X = np.asarray(X)
+    n_channels = X.shape[1] if getattr(X, "ndim", 2) == 3 else 1
+    if getattr(X, "ndim", 2) == 3:
+        X = X.reshape(X.shape[0], -1)
+    if not reset and n_channels != estimator.n_channels_:
+        raise ValueError(
+            f"X has {n_channels} channel(s) but the model was fitted on {estimator.n_channels_}; "
+            "pass series with the training channels."
+        )
+    try:
+        if y is None:
+            X = validate_data(estimator, X, dtype=np.float64, reset=reset)
+        else:
+            X, y = validate_data(estimator, X, y, dtype=np.float64, reset=reset)
+    except ValueError as error:
+        if "could not convert" not in str(error):
+            raise
+        raise ValueError(
+            f"X must hold numbers only ({error}). Drop or encode non-numeric columns "
+            "first, e.g. X.select_dtypes('number') for a DataFrame."
+        ) from error
+    _check_float32_range(X)
+    return X.reshape(X.shape[0], n_channels, -1), y
+
+
+def _check_float32_range(X):
+    """Refuse values that would overflow to inf in the model's float32."""
+    largest = np.abs(X).max() if X.size else 0.0
+    if largest > _FLOAT32_MAX:
+        raise ValueError(
+            f"X holds a value of magnitude {largest:.3g}, beyond float32's range "
+            f"({_FLOAT32_MAX:.3g}); rescale the series (e.g. z-normalise them) first."
+        )

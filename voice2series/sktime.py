@@ -6,6 +6,7 @@ import numpy as np
 from sktime.classification.base import BaseClassifier
 
 from .estimator import V2SClassifier
+from .parameters import delegating_init
 
 __all__ = ["V2SSktimeClassifier"]
 
@@ -44,77 +45,12 @@ class V2SSktimeClassifier(BaseClassifier):
         "maintainers": ["voice2series developers"],
     }
 
-    def __init__(
-        self,
-        source="crepe-tiny",
-        input_length=None,
-        mapping="linear",
-        outputs_per_class=None,
-        segments=1,
-        placement="start",
-        resample=None,
-        interpolation="linear",
-        amplitude=1.0,
-        program_dropout=0.0,
-        weight_decay=0.0,
-        learning_rate=0.01,
-        lr_schedule="constant",
-        label_smoothing=0.0,
-        batch_size=32,
-        max_epochs=100,
-        early_stopping="auto",
-        validation_fraction=0.2,
-        n_iter_no_change=20,
-        device="auto",
-        random_state=None,
-        verbose=False,
-        mapping_update_every=1,
-        blm_lambda=1.0,
-        blm_topk_ratio=0.15,
-        training="white-box",
-        zo_queries=10,
-        zo_smoothing=0.1,
-        query_budget=None,
-        finetune="none",
-        finetune_learning_rate=1e-4,
-        sample_specific_mask=False,
-    ):
-        self.source = source
-        self.input_length = input_length
-        self.mapping = mapping
-        self.outputs_per_class = outputs_per_class
-        self.segments = segments
-        self.placement = placement
-        self.resample = resample
-        self.interpolation = interpolation
-        self.amplitude = amplitude
-        self.program_dropout = program_dropout
-        self.weight_decay = weight_decay
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.label_smoothing = label_smoothing
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.mapping_update_every = mapping_update_every
-        self.blm_lambda = blm_lambda
-        self.blm_topk_ratio = blm_topk_ratio
-        self.training = training
-        self.zo_queries = zo_queries
-        self.zo_smoothing = zo_smoothing
-        self.query_budget = query_budget
-        self.finetune = finetune
-        self.finetune_learning_rate = finetune_learning_rate
-        self.sample_specific_mask = sample_specific_mask
-        super().__init__()
+    # The parameters are V2SClassifier's, read from its signature: one list.
+    __init__ = delegating_init(V2SClassifier, BaseClassifier)
+    _estimator_class = V2SClassifier
 
     def _fit(self, X, y):
-        self.estimator_ = V2SClassifier(**self.get_params()).fit(_series(X), y)
+        self.estimator_ = self._estimator_class(**self.get_params()).fit(_series(X), y)
         return self
 
     def _predict(self, X):

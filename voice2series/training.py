@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
-from .sources import get_source
+from .mapping import make_mapping
+from .program import InputProgram, series_length_in_waveform
+from .sources import AcousticSource, get_source
 
-__all__ = ["LR_SCHEDULES", "ReprogrammedModel", "predict_logits", "resolve_device", "source_outputs", "train_model"]
+__all__ = [
+    "AUTO_EARLY_STOPPING_MIN_SERIES",
+    "FINETUNES",
+    "LR_SCHEDULES",
+    "TRAININGS",
+    "ReprogrammedModel",
+    "build_model",
+    "calibrate_mapping",
+    "model_on",
+    "predict_logits",
+    "resolve_device",
+    "source_outputs",
+    "train_model",
+    "uses_early_stopping",
+    "validation_split",
+]
 
 
 LR_SCHEDULES = ("constant", "cosine")
+TRAININGS = ("white-box", "black-box")
+FINETUNES = ("none", "last", "all")
+# With fewer training series, early_stopping="auto" trains on all of them.
+AUTO_EARLY_STOPPING_MIN_SERIES = 200
 
 
 class ReprogrammedModel(nn.Module):
@@ -55,14 +79,15 @@ class ReprogrammedModel(nn.Module):
     def __getstate__(self):
         state = self.__dict__.copy()
         modules = dict(state["_modules"])
+        cpu = torch.device("cpu")
         for name in ("program", "mapping"):
-            modules[name] = modules[name].to("cpu")
+            modules[name] = model_on(modules[name], cpu)
         spec = self.source.spec()
         if spec:
             tuned = {key: value.detach().cpu() for key, value in self.tuned_source_state().items()}
             modules["source"] = {"spec": spec, "tuned": tuned}
         else:
-            modules["source"] = self.source.to("cpu")
+            modules["source"] = model_on(self.source, cpu)
         state["_modules"] = modules
         return state
 
@@ -77,6 +102,113 @@ class ReprogrammedModel(nn.Module):
                 parameter.requires_grad_(key in tuned)
             state["_modules"]["source"] = rebuilt
         self.__dict__.update(state)
+
+
+def build_model(params, series_shape, n_classes, rng):
+    """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``.
+
+    Parameters
+    ----------
+    params : dict
+        :class:`~voice2series.V2SClassifier` parameters (``get_params()``).
+    series_shape : tuple of int
+        ``(n_channels, n_timepoints)`` of the training series.
+    n_classes : int
+    rng : numpy.random.RandomState
+        Draws the seed of a random label mapping.
+
+    Returns
+    -------
+    ReprogrammedModel
+        Untrained, on the CPU. A source instance passed by the caller is
+        copied before fine-tuning unfreezes it, so the caller's object never
+        changes.
+    """
+    n_channels, n_timepoints = series_shape
+    options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
+    source = get_source(params["source"], **options)
+    if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
+        source = copy.deepcopy(source)
+    source.unfreeze(params["finetune"])
+    series_length = series_length_in_waveform(
+        n_timepoints, source.input_length, segments=params["segments"], n_channels=n_channels,
+        resample=params["resample"],
+    )
+    program = InputProgram(
+        source.input_length, series_length, params["segments"], params["placement"],
+        params["program_dropout"], n_channels, params["sample_specific_mask"],
+    )
+    program.delta.requires_grad_(params["train_program"])
+    mapping = make_mapping(
+        params["mapping"], source.n_outputs, n_classes, np.random.default_rng(rng.randint(2**31)),
+        params["outputs_per_class"], update_every=params["mapping_update_every"],
+        blm_lambda=params["blm_lambda"], blm_topk_ratio=params["blm_topk_ratio"],
+    )
+    return ReprogrammedModel(program, source, mapping)
+
+
+def model_on(model, device):
+    """``model`` on ``device``: itself when it is there already, else a moved copy.
+
+    ``nn.Module.to`` moves in place; copying keeps a fitted estimator's
+    ``model_`` where it was when it is predicted, explained or pickled
+    elsewhere.
+    """
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(tensor.device == device for tensor in tensors):
+        return model
+    return copy.deepcopy(model).to(device)
+
+
+def uses_early_stopping(early_stopping, n_series):
+    """Whether ``early_stopping`` ("auto" or bool) holds out validation data for ``n_series``."""
+    if early_stopping == "auto":
+        return n_series >= AUTO_EARLY_STOPPING_MIN_SERIES
+    return bool(early_stopping)
+
+
+def validation_split(placed, targets, validation_fraction, rng):
+    """Stratified ``(train, validation)`` pairs of tensors, or ``(train, None)``.
+
+    Falls back to no validation split, with a warning, when some class has too
+    few series to be split.
+
+    Parameters
+    ----------
+    placed : torch.Tensor of shape (n_series, input_length)
+    targets : torch.Tensor of shape (n_series,)
+        Integer class indices.
+    validation_fraction : float
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    train, validation : tuple of torch.Tensor, tuple of torch.Tensor or None
+    """
+    labels = targets.cpu().numpy()
+    n_classes = labels.max() + 1
+    n_validation = int(np.ceil(validation_fraction * len(labels)))
+    if np.bincount(labels).min() < 2 or not n_classes <= n_validation <= len(labels) - n_classes:
+        warnings.warn(
+            f"Too few series per class ({np.bincount(labels).min()} in the smallest) for a "
+            f"stratified validation split of {validation_fraction}; training "
+            "without early stopping. Pass early_stopping=False to silence this.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return (placed, targets), None
+    train_index, validation_index = train_test_split(
+        np.arange(len(labels)), test_size=n_validation, stratify=labels, random_state=rng.randint(2**31)
+    )
+    train_index = torch.as_tensor(train_index, device=placed.device)
+    validation_index = torch.as_tensor(validation_index, device=placed.device)
+    return (placed[train_index], targets[train_index]), (placed[validation_index], targets[validation_index])
+
+
+def calibrate_mapping(model, placed, batch_size):
+    """Let a mapping that standardises its input (the linear head) see the training data once."""
+    if hasattr(model.mapping, "calibrate"):
+        model.mapping.calibrate(source_outputs(model, placed, batch_size))
 
 
 def resolve_device(device):

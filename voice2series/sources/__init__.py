@@ -15,8 +15,8 @@ module into a source, :func:`from_function` any function (a black box).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .attrnn import AttRNNSource, locate_attrnn_checkpoint, pretrain
 from .base import (

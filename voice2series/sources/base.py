@@ -71,6 +71,32 @@ class AcousticSource(nn.Module):
             )
         return holders[-1:]
 
+    def unfreeze(self, scope):
+        """Make the parameters that fine-tuning trains trainable, in place.
+
+        Parameters
+        ----------
+        scope : {"none", "last", "all"}
+            ``"last"``: the modules of :meth:`last_layers`; ``"all"``: every
+            parameter; ``"none"``: nothing.
+
+        Returns
+        -------
+        AcousticSource
+            ``self``.
+        """
+        if scope == "none":
+            return self
+        if not self.differentiable or not any(True for _ in self.parameters()):
+            raise ValueError(
+                f"finetune={scope!r} needs a torch module source with parameters; the "
+                f"{self.name!r} source has none to train. Use finetune='none'."
+            )
+        for module in self.last_layers() if scope == "last" else [self]:
+            for parameter in module.parameters():
+                parameter.requires_grad_(True)
+        return self
+
     def spec(self):
         """Arguments that rebuild this source from the registry, or None.
 
