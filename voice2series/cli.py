@@ -7,60 +7,117 @@ import json
 import sys
 import time
 import warnings
+from pathlib import Path
 
+import numpy as np
+
+from .archive import load_dataset
 from .benchmark import METHODS, run_benchmark
 from .datasets import bundled_datasets, load_ucr
 from .estimator import V2SClassifier
+from .files import read_series_file, write_predictions
 from .parameters import add_estimator_options, params_from_args
 from .presets import PRESETS, make_preset
+from .series_input import is_ragged
 from .sources import available, pretrain
 
 
-def run(dataset, seed=0, preset=None, **params):
-    """Fit the classifier on a bundled dataset's train split, score on its test split.
+def run(X_train, y_train, X_test=None, y_test=None, *, seed=0, preset=None, save=None, name="data", **params):
+    """Fit the classifier on a training split and score it once on a test split.
 
     Model selection (early stopping) uses a validation split carved from the
     training data; the test split is used once, for the returned accuracy.
 
     Parameters
     ----------
-    dataset : str
-    seed : int
+    X_train, y_train : array-like
+        Training series and labels.
+    X_test, y_test : array-like, optional
+        Test series and labels; without them no accuracy is reported.
+    seed : int, default=0
         ``random_state``.
     preset : str, optional
         A :func:`~voice2series.presets.make_preset` name; ``params`` apply on top.
+    save : str or path-like, optional
+        Write the fitted model there (:meth:`~voice2series.V2SClassifier.save`).
+    name : str, default="data"
+        What the result calls the data (a dataset name or a file name).
     **params
         :class:`~voice2series.V2SClassifier` parameters.
 
     Returns
     -------
     dict
-        ``dataset``, ``accuracy``, ``fit_seconds``, ``epochs``, ``best_epoch``,
-        ``params``.
+        ``dataset``, ``seed``, ``accuracy`` (None without a test split),
+        ``fit_seconds``, ``epochs``, ``best_epoch``, ``n_train``, ``n_test``,
+        ``preset``, ``saved``, ``params``.
     """
-    X_train, y_train = load_ucr(dataset, "train")
-    X_test, y_test = load_ucr(dataset, "test")
     clf = make_preset(preset or "default", random_state=seed, **params)
+    if save is not None and hasattr(clf, "estimators"):
+        raise ValueError(f"--save stores one V2SClassifier; the {preset!r} preset is an ensemble (use pickle).")
     started = time.perf_counter()
     clf.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - started
+    if save is not None:
+        clf.save(save)
+    member = clf.estimators_[0] if hasattr(clf, "estimators_") else clf
     return {
-        "dataset": dataset,
+        "dataset": name,
         "seed": seed,
-        "accuracy": float(clf.score(X_test, y_test)),
+        "accuracy": None if X_test is None else float(clf.score(X_test, y_test)),
         "fit_seconds": fit_seconds,
-        "epochs": len(_first_member(clf).history_),
-        "best_epoch": _first_member(clf).best_epoch_,
+        "epochs": len(member.history_),
+        "best_epoch": member.best_epoch_,
         "n_train": len(y_train),
-        "n_test": len(y_test),
+        "n_test": None if y_test is None else len(y_test),
         "preset": preset,
-        "params": {k: v for k, v in _first_member(clf).get_params().items() if k != "random_state"},
+        "saved": None if save is None else str(save),
+        "params": {k: v for k, v in member.get_params().items() if k not in ("random_state", "verbose")},
     }
 
 
-def _first_member(clf):
-    """The classifier itself, or the first member of a preset's ensemble."""
-    return clf.estimators_[0] if hasattr(clf, "estimators_") else clf
+def predict_file(model_path, series_path, out=None, *, label_column=None, verbose=False):
+    """Predict the series of a file with a saved model; write or return the predictions.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        A file written by :meth:`~voice2series.V2SClassifier.save`.
+    series_path : str or path-like
+        Series in a format :func:`~voice2series.files.read_series_file` reads.
+    out : str or path-like, optional
+        CSV to write (atomically); see :func:`~voice2series.files.write_predictions`.
+    label_column : str, optional
+        A column of true labels to leave out of the series (and score against).
+    verbose : bool, default=False
+        Progress bar over chunks of series.
+
+    Returns
+    -------
+    dict
+        ``n_series``, ``accuracy`` (None without labels), ``out``, and
+        ``predictions`` (a DataFrame) when ``out`` is None.
+    """
+    clf = V2SClassifier.load(model_path)
+    X, y = read_series_file(series_path, label_column=label_column, labelled=label_column is not None)
+    if clf.n_channels_ == 1 and not is_ragged(X) and np.ndim(X) == 2 and np.shape(X)[1] != clf.n_features_in_:
+        raise ValueError(
+            f"{series_path} holds series of length {np.shape(X)[1]}, but the model was trained on "
+            f"{clf.n_features_in_} values per series; pass series of the training length "
+            "(or leave out the label column with --label-column)."
+        )
+    clf.verbose = verbose
+    probabilities = clf.predict_proba(X)
+    labels = clf.classes_[np.argmax(probabilities, axis=1)]
+    result = {"n_series": len(labels), "accuracy": None if y is None else float(np.mean(labels.astype(str) == y))}
+    if out is None:
+        import pandas as pd
+
+        table = pd.DataFrame(probabilities, columns=[f"proba_{c}" for c in clf.classes_])
+        table.insert(0, "predicted", labels)
+        return {**result, "out": None, "predictions": table}
+    write_predictions(out, labels, probabilities, clf.classes_, y)
+    return {**result, "out": str(out)}
 
 
 def format_sources(table):
@@ -87,17 +144,43 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser(
         "run",
-        help="fit the default classifier on a bundled UCR dataset and print test accuracy",
-        description="Fit V2SClassifier on the official train split of a bundled UCR dataset "
-        "(early stopping on a validation split of the training data) and report accuracy "
-        "on the official test split.",
+        help="fit V2S on a dataset's train split (or your own files) and print test accuracy",
+        description="Fit V2SClassifier on the official train split of a UCR dataset (bundled, in "
+        "--ucr-root, or downloaded), or on your own --train file, and report accuracy on the test "
+        "split once. Early stopping, when on, uses a validation split of the training data.",
     )
-    run_parser.add_argument("dataset", help=f"one of: {', '.join(bundled_datasets(False))}")
+    run_parser.add_argument(
+        "dataset", nargs="?", default=None,
+        help=f"a UCR dataset name (bundled: {', '.join(bundled_datasets(False))}); or use --train",
+    )
+    files = run_parser.add_argument_group("your own data (.csv, .tsv, .ts, .parquet; see README 'Your own data')")
+    files.add_argument("--train", default=None, help="file of labelled training series")
+    files.add_argument("--test", default=None, help="file of labelled test series (optional)")
+    files.add_argument("--label-column", default=None, help="label column of a CSV/Parquet file (default: the first)")
+    data = run_parser.add_argument_group("UCR datasets beyond the bundled ones")
+    data.add_argument("--ucr-root", default=None, help="local UCR archive folder (default: $VOICE2SERIES_UCR_ROOT)")
+    data.add_argument("--no-download", action="store_true", help="never try to download")
     run_parser.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     run_parser.add_argument("--preset", choices=sorted(PRESETS), default=None, help=_PRESET_HELP)
-    run_parser.add_argument("--verbose", action="store_true", help="show a progress bar")
+    run_parser.add_argument("--save", default=None, help="write the fitted model to this file (load with predict)")
     run_parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_quiet(run_parser)
     add_estimator_options(run_parser.add_argument_group(_ESTIMATOR_GROUP), V2SClassifier)
+    predict_parser = commands.add_parser(
+        "predict",
+        help="predict the series of a file with a saved model",
+        description="Predict every series of a file with a model saved by 'run --save' (or "
+        "V2SClassifier.save): one CSV row per series, in input order, with the predicted label "
+        "and the class probabilities.",
+    )
+    predict_parser.add_argument("model", help="a saved model (.v2s)")
+    predict_parser.add_argument("series", help="file of series (.csv, .tsv, .ts, .parquet)")
+    predict_parser.add_argument("--out", default=None, help="CSV to write (default: print to standard output)")
+    predict_parser.add_argument(
+        "--label-column", default=None,
+        help="a column of true labels to leave out of the series and score against (.tsv files always have one)",
+    )
+    _add_quiet(predict_parser)
     commands.add_parser("datasets", help="list the UCR datasets available offline")
     _add_bench_parser(commands)
     pretrain_parser = commands.add_parser(
@@ -144,7 +227,7 @@ def _add_bench_parser(commands):
     bench.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for V2S and MiniRocket")
     bench.add_argument("--out", default="bench-results", help="output folder (results.csv, report.md)")
     bench.add_argument("--n-jobs", type=int, default=1, help="parallel work units (-1: one per core)")
-    bench.add_argument("--quiet", action="store_true", help="one log line per finished unit, no progress bar")
+    _add_quiet(bench)
     data = bench.add_argument_group("data")
     data.add_argument("--ucr-root", default=None, help="local UCR archive folder (default: $VOICE2SERIES_UCR_ROOT)")
     data.add_argument("--no-download", action="store_true", help="never try to download")
@@ -186,6 +269,27 @@ def _add_explain_parser(commands):
         "--projections", type=int, default=1000, help="sliced Wasserstein projections (default: 1000)"
     )
     explain_parser.add_argument("--format", choices=["png", "svg"], default="png", help="image format")
+    _add_quiet(explain_parser)
+
+
+def _add_quiet(parser):
+    parser.add_argument(
+        "--quiet", action="store_true",
+        help="no progress output (default: a progress bar on a terminal, one line per stage otherwise)",
+    )
+
+
+def _progress(args):
+    """``"off"`` with --quiet, ``"bar"`` on a terminal, else ``"lines"`` (logs, CI, pipes)."""
+    if args.quiet:
+        return "off"
+    return "bar" if sys.stderr.isatty() else "lines"
+
+
+def _stage(args, message):
+    """One progress line on standard error, when progress is shown as lines."""
+    if _progress(args) == "lines":
+        print(message, file=sys.stderr, flush=True)
 
 
 def _explain(args):
@@ -196,21 +300,76 @@ def _explain(args):
         raise ImportError(f"explain draws with matplotlib ({error}); pip install 'voice2series[plots]'.") from error
 
     if args.model is not None:
+        _stage(args, f"loading {args.model}")
         clf = V2SClassifier.load(args.model)
     else:
         params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
-        clf = V2SClassifier(random_state=args.seed, **params).fit(*load_ucr(args.dataset, "train"))
+        _stage(args, f"fitting V2S on {args.dataset} (train split)")
+        clf = V2SClassifier(random_state=args.seed, verbose=_progress(args) == "bar", **params)
+        clf.fit(*load_ucr(args.dataset, "train"))
     X_test, y_test = load_ucr(args.dataset, "test")
+    _stage(args, f"explaining up to {args.max_series} test series: figures, saliency, t-SNE, Theorem 1")
     return explain_report(
         clf, X_test, y_test, args.out, args.max_series, args.projections, args.seed, args.format
     )
 
 
 def _run_params(args):
-    params = params_from_args(args, V2SClassifier)
-    if args.verbose:
-        params["verbose"] = True
-    return params
+    return params_from_args(args, V2SClassifier)
+
+
+def _run_data(args):
+    """``(name, X_train, y_train, X_test, y_test)`` from a dataset name or --train/--test files."""
+    if (args.dataset is None) == (args.train is None):
+        raise ValueError("Give a dataset name or --train FILE (with an optional --test FILE), not both.")
+    if args.train is not None:
+        _stage(args, f"reading {args.train}" + (f" and {args.test}" if args.test else ""))
+        X_train, y_train = read_series_file(args.train, label_column=args.label_column)
+        X_test, y_test = (None, None)
+        if args.test is not None:
+            X_test, y_test = read_series_file(args.test, label_column=args.label_column)
+        return Path(args.train).name, X_train, y_train, X_test, y_test
+    _stage(args, f"loading {args.dataset}")
+    if args.dataset in bundled_datasets(False):
+        return (args.dataset, *load_ucr(args.dataset, "train"), *load_ucr(args.dataset, "test"))
+    dataset = load_dataset(args.dataset, ucr_root=args.ucr_root, download=not args.no_download)
+    return dataset.name, dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
+
+
+def _run(args):
+    name, X_train, y_train, X_test, y_test = _run_data(args)
+    _stage(args, f"fitting V2S on {len(y_train)} training series of {name}")
+    result = run(
+        X_train, y_train, X_test, y_test, seed=args.seed, preset=args.preset, save=args.save, name=name,
+        verbose=_progress(args) == "bar", **_run_params(args),
+    )
+    _stage(args, f"fitted in {result['fit_seconds']:.1f} s" + (f"; saved {result['saved']}" if result["saved"] else ""))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    scored = "no test split" if result["accuracy"] is None else (
+        f"test accuracy {result['accuracy']:.4f} ({result['n_test']} test series)"
+    )
+    print(
+        f"{result['dataset']}: {scored}, fit {result['fit_seconds']:.1f} s, "
+        f"{result['epochs']} epochs (best {result['best_epoch']}), seed {result['seed']}"
+        + (f"; model saved to {result['saved']}" if result["saved"] else "")
+    )
+    return 0
+
+
+def _predict(args):
+    _stage(args, f"predicting {args.series} with {args.model}")
+    result = predict_file(
+        args.model, args.series, args.out, label_column=args.label_column, verbose=_progress(args) == "bar"
+    )
+    scored = "" if result["accuracy"] is None else f", accuracy {result['accuracy']:.4f} against --label-column"
+    if args.out is None:
+        print(result["predictions"].to_csv(index_label="row"), end="")
+        print(f"predicted {result['n_series']} series{scored}", file=sys.stderr)
+    else:
+        print(f"predicted {result['n_series']} series{scored}; wrote {result['out']}")
+    return 0
 
 
 def _bench_params(args):
@@ -246,8 +405,8 @@ def _bench_run(args):
             download=not args.no_download,
             download_timeout=args.download_timeout,
             skip_missing=args.skip_missing,
-            quiet=args.quiet,
-            log=lambda line: print(line, file=sys.stderr, flush=True),
+            quiet=_progress(args) != "bar",
+            log=_bench_log(args),
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -258,6 +417,12 @@ def _bench_run(args):
         return 130
     print(f"{result.n_new} new and {result.n_resumed} resumed rows in {result.csv_path}; report: {result.report_path}")
     return 0
+
+
+def _bench_log(args):
+    if _progress(args) == "off":
+        return lambda line: None
+    return lambda line: print(line, file=sys.stderr, flush=True)
 
 
 def _pretrain(args):
@@ -300,17 +465,9 @@ def main(argv=None):
         print(f"sliced Wasserstein to reference tones: {distances['before']:.4f} (series alone), "
               f"{distances['after']:.4f} (reprogrammed)")
         return 0
+    handler = _run if args.command == "run" else _predict
     try:
-        result = run(args.dataset, seed=args.seed, preset=args.preset, **_run_params(args))
-    except (ValueError, OSError, ImportError) as error:  # OSError: weights not found/downloadable
+        return handler(args)
+    except (ValueError, OSError, ImportError) as error:  # OSError: missing files, weights not found
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(
-            f"{result['dataset']}: test accuracy {result['accuracy']:.4f} "
-            f"({result['n_test']} test series), fit {result['fit_seconds']:.1f} s, "
-            f"{result['epochs']} epochs (best {result['best_epoch']}), seed {result['seed']}"
-        )
-    return 0

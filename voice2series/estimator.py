@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
 from .mapping import MAPPINGS
@@ -134,7 +135,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         initialisation, batch order and program dropout (and the mask
         network's initialisation and the black-box search directions).
     verbose : bool, default=False
-        Show a progress bar over epochs.
+        Show a progress bar over epochs (and over chunks of series when predicting).
     mapping_update_every : int, default=1
         Epochs between recomputations of the ilm, blm and blm++ mappings.
     blm_lambda : float, default=1.0
@@ -550,8 +551,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         model = model_on(self.model_, self._predict_device())
         chunk = max(PREDICT_CHUNK // self.batch_size, 1) * self.batch_size
         probabilities = []
+        starts = tqdm(range(0, len(X), chunk), desc="predict", unit="chunk", disable=not self.verbose, leave=False)
         with torch.inference_mode():
-            for start in range(0, len(X), chunk):
+            for start in starts:
                 logits = predict_logits(model, self._placed(model, X[start : start + chunk]), self.batch_size)
                 probabilities.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
         return np.concatenate(probabilities) if probabilities else np.empty((0, len(self.classes_)))
