@@ -1,0 +1,178 @@
+"""README.md's numbers, generated from the committed results files they cite.
+
+Every table or sentence of numbers in README.md sits between two markers::
+
+    <!-- generated: KIND ARGUMENTS -->
+    ...
+    <!-- /generated -->
+
+and is the output of ``KINDS[KIND](*ARGUMENTS)``, which reads files under
+``benchmarks/results/``. ``python benchmarks/readme_tables.py`` rewrites the
+blocks; ``--check`` exits 1 when README.md differs from its files (the test
+suite runs the same check).
+
+Usage: python benchmarks/readme_tables.py [--check]
+"""
+
+import argparse
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.DOTALL)
+
+
+def _json(path):
+    return json.loads((ROOT / path).read_text())
+
+
+def _mean_std(values):
+    """Mean ± sample standard deviation (ddof=1), as every report here states it."""
+    values = np.asarray(values, dtype=float)
+    std = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():.3f} ± {std:.3f}"
+
+
+def _machine(record):
+    parts = [record.get("date"), record.get("cpu") or record.get("machine")]
+    if record.get("cores"):
+        parts.append(f"{record['cores']} cores")
+    if record.get("load_average_1min_at_start") is not None:
+        parts.append(f"load average {record['load_average_1min_at_start']} at the start")
+    parts.append(f"torch {record.get('torch')}")
+    return ", ".join(str(p) for p in parts if p)
+
+
+def top_run(path):
+    """The README's first command: its accuracy and fit time, with machine and date."""
+    record = _json(path)
+    return (
+        f"On one machine ({_machine(record)}) `{record['command']}` printed test accuracy "
+        f"**{record['accuracy']:.4f}** after a {record['fit_seconds']:.1f} s fit "
+        f"(`{path}`, written by `python benchmarks/readme_run.py`). Fit times differ between "
+        "machines and with other jobs on the cores.\n"
+    )
+
+
+def core(path):
+    """The default configuration on one dataset over seeds (benchmarks/core_gunpoint.py)."""
+    record = _json(path)
+    runs = record["runs"]
+    accuracies = [r["accuracy"] for r in runs]
+    seconds = [r["fit_seconds"] for r in runs]
+    params = record["params"]
+    configuration = (
+        f"{params['source']}, {params['mapping']} head, lr {params['learning_rate']}, {params['max_epochs']} epochs"
+    )
+    return "\n".join([
+        "| dataset | default configuration | seeds | test accuracy (mean ± std) | fit seconds (mean / max) |"
+        " epoch time / source fwd+bwd time |",
+        "|---|---|---|---|---|---|",
+        f"| {record['dataset']} | {configuration} | {', '.join(str(r['seed']) for r in runs)} | "
+        f"**{_mean_std(accuracies)}** ({', '.join(f'{a:.3f}' for a in accuracies)}) | "
+        f"{np.mean(seconds):.1f} / {max(seconds):.1f} | {np.mean([r['overhead_ratio'] for r in runs]):.2f} |",
+        "",
+        f"`{path}` ({_machine(record)}; std is the sample standard deviation).",
+    ]) + "\n"
+
+
+def bench(folder):
+    """A bench report's main table, and its cost figures from the CSV."""
+    report = (ROOT / folder / "report.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(report) if line.startswith("| dataset |"))
+    end = next(i for i in range(start, len(report)) if not report[i].startswith("|"))
+    with open(ROOT / folder / "results.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    v2s_fit = np.mean([float(r["fit_seconds"]) for r in rows if r["method"] == "v2s"])
+    slowest = max((r for r in rows if r["method"] == "1nn-dtw"), key=lambda r: float(r["predict_seconds"]), default=None)
+    lines = [*report[start:end], ""]
+    cost = f"V2S fit {v2s_fit:.1f} s on average per run"
+    if slowest is not None:
+        cost += (
+            f"; full-window 1-NN DTW predicted {slowest['dataset']} in "
+            f"{float(slowest['predict_seconds']) / 60:.0f} minutes, the longest unit"
+        )
+    finished = max(r["finished_at"] for r in rows)
+    lines.append(f"{cost} (`{folder}/results.csv`, {len(rows)} rows, last row {finished[:10]}).")
+    return "\n".join(lines) + "\n"
+
+
+PRESET_BENCHES = {
+    "default": "benchmarks/results/bench_offline",
+    "crepe-speech": "benchmarks/results/bench_crepe_speech",
+    "ensemble": "benchmarks/results/bench_ensemble5",
+}
+
+
+def presets(path):
+    """Each preset's fit time (and its ratio to the default) and mean test accuracy."""
+    record = _json(path)
+    seconds = {r["preset"]: r["fit_seconds"] for r in record["results"]}
+    accuracy = {name: _v2s_accuracy(folder) for name, folder in PRESET_BENCHES.items()}
+    shared = sorted(set.intersection(*(set(a) for a in accuracy.values())))
+    lines = [
+        f"| preset | fit time ({record['dataset']}) | × default | mean test accuracy, {len(shared)} datasets |",
+        "|---|---|---|---|",
+    ]
+    for name, fit in seconds.items():
+        mean = np.mean([np.mean(accuracy[name][d]) for d in shared])
+        lines.append(f"| `\"{name}\"` | {fit:.1f} s | {fit / seconds['default']:.1f} | {mean:.3f} |")
+    lines += [
+        "",
+        f"Fit time: `{path}` (`python benchmarks/preset_cost.py`, seed {record.get('seed', 0)}, "
+        f"{_machine(record)}). Accuracy: mean over {', '.join(shared)} of the seeds 0-2 test accuracies in "
+        + ", ".join(f"`{folder}`" for folder in PRESET_BENCHES.values())
+        + " (`python cli.py bench`).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _v2s_accuracy(folder):
+    with open(ROOT / folder / "results.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["method"] == "v2s"]
+    by_dataset = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset"], []).append(float(row["accuracy"]))
+    return by_dataset
+
+
+KINDS = {"run": top_run, "core": core, "bench": bench, "presets": presets}
+
+
+def render(text):
+    """``text`` with every generated block recomputed from its files."""
+
+    def replace(match):
+        kind, *arguments = match.group("spec").split()
+        if kind not in KINDS:
+            raise ValueError(f"README block kind {kind!r} is unknown; use one of {sorted(KINDS)}.")
+        return match.group(1) + KINDS[kind](*arguments) + match.group(4)
+
+    return BLOCK.sub(replace, text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md differs from its files")
+    args = parser.parse_args()
+    text = README.read_text()
+    rendered = render(text)
+    if args.check:
+        if rendered != text:
+            print("README.md differs from the results files it cites; run python benchmarks/readme_tables.py")
+            return 1
+        print(f"README.md matches its results files ({len(BLOCK.findall(text))} generated blocks).")
+        return 0
+    README.write_text(rendered)
+    print(f"rewrote {len(BLOCK.findall(text))} generated blocks of {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
