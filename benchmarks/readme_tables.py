@@ -28,6 +28,25 @@ README = ROOT / "README.md"
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.DOTALL)
 
 
+def _latest_v2s(rows):
+    """Every baseline row, and per dataset the V2S rows of the configuration run last.
+
+    A results folder can hold rows of several V2S configurations (a rerun
+    with changed options adds rows beside the old ones); its report.md shows
+    the last one run for each dataset.
+    """
+    latest = {}
+    for row in (r for r in rows if r["method"] == "v2s"):
+        if row["finished_at"] >= latest.get(row["dataset"], ("", ""))[0]:
+            latest[row["dataset"]] = (row["finished_at"], row["config"])
+    return [r for r in rows if r["method"] != "v2s" or r["config"] == latest[r["dataset"]][1]]
+
+
+def _rows(folder):
+    with open(ROOT / folder / "results.csv", newline="") as handle:
+        return _latest_v2s(list(csv.DictReader(handle)))
+
+
 def _json(path):
     return json.loads((ROOT / path).read_text())
 
@@ -87,8 +106,7 @@ def bench(folder):
     report = (ROOT / folder / "report.md").read_text().splitlines()
     start = next(i for i, line in enumerate(report) if line.startswith("| dataset |"))
     end = next(i for i in range(start, len(report)) if not report[i].startswith("|"))
-    with open(ROOT / folder / "results.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _rows(folder)
     v2s_fit = np.mean([float(r["fit_seconds"]) for r in rows if r["method"] == "v2s"])
     dtw = [r for r in rows if r["method"] == "1nn-dtw"]
     slowest = max(dtw, key=lambda r: float(r["predict_seconds"]), default=None)
@@ -135,10 +153,8 @@ def presets(path):
 
 
 def _v2s_accuracy(folder):
-    with open(ROOT / folder / "results.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["method"] == "v2s"]
     by_dataset = {}
-    for row in rows:
+    for row in (r for r in _rows(folder) if r["method"] == "v2s"):
         by_dataset.setdefault(row["dataset"], []).append(float(row["accuracy"]))
     return by_dataset
 
