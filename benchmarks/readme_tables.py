@@ -159,7 +159,50 @@ def _v2s_accuracy(folder):
     return by_dataset
 
 
-KINDS = {"run": top_run, "core": core, "bench": bench, "presets": presets}
+LABELS = {
+    "bench_offline": "voice2series (default)",
+    "bench_crepe_speech": "crepe-speech preset",
+    "bench_ensemble5": "ensemble of 5",
+    "bench_lr0.03": "lr 0.03",
+}
+
+
+def compare(*folders):
+    """V2S of several bench folders side by side, with the paper's V2S_a and the first folder's baselines."""
+    columns = {folder: _by_method(folder) for folder in folders}
+    paper = {}
+    with open(ROOT / "voice2series/data/v2s_paper_table2.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            paper[row["dataset"]] = float(row["v2s_a"]) / 100
+    first = columns[folders[0]]
+    labels = [LABELS.get(Path(folder).name, Path(folder).name) for folder in folders]
+    lines = [
+        "| dataset | " + " | ".join(labels) + " | paper V2S_a | MiniRocket | 1-NN DTW |",
+        "|---" * (len(folders) + 4) + "|",
+    ]
+    for dataset in sorted(first["v2s"]):
+        cells = [_cell(columns[folder]["v2s"].get(dataset)) for folder in folders]
+        cells += [f"{paper[dataset]:.3f}" if dataset in paper else ""]
+        cells += [_cell(first.get(method, {}).get(dataset)) for method in ("minirocket", "1nn-dtw")]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    sources = ", ".join(f"`{folder}`" for folder in folders)
+    return "\n".join([*lines, "", f"Test accuracy, mean ± std over seeds 0-2 (1-NN DTW: one run): {sources}."]) + "\n"
+
+
+def _by_method(folder):
+    table = {}
+    for row in _rows(folder):
+        table.setdefault(row["method"], {}).setdefault(row["dataset"], []).append(float(row["accuracy"]))
+    return table
+
+
+def _cell(values):
+    if not values:
+        return ""
+    return f"{values[0]:.3f}" if len(values) == 1 else _mean_std(values)
+
+
+KINDS = {"run": top_run, "core": core, "bench": bench, "presets": presets, "compare": compare}
 
 
 def render(text):
