@@ -104,7 +104,8 @@ def test_predict_refuses_non_numeric_cells(saved, capsys):
 def test_predict_refuses_a_missing_file_and_a_corrupt_model(saved, capsys):
     _predict_fails(capsys, saved, saved / "nowhere.csv", "No such file")
     (saved / "m.v2s").write_bytes(b"not a model at all")
-    _predict_fails(capsys, saved, saved / "test.csv", "not a readable voice2series model file", "--label-column", "label")
+    corrupt = "not a readable voice2series model file"
+    _predict_fails(capsys, saved, saved / "test.csv", corrupt, "--label-column", "label")
 
 
 def test_run_needs_exactly_one_data_source(files, capsys):

@@ -6,7 +6,7 @@ from numbers import Real
 
 import numpy as np
 import pytest
-from sklearn.utils._param_validation import InvalidParameterError, Interval
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sktime.classification.base import BaseClassifier
 
 from voice2series import V2SClassifier
