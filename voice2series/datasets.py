@@ -85,7 +85,7 @@ _BUNDLED = {
 _MULTIVARIATE = {"BasicMotions"}
 
 
-def bundled_datasets(installed_only=True, univariate_only=False):
+def bundled_datasets(installed_only: bool = True, univariate_only: bool = False) -> list[str]:
     """Names of the UCR datasets :func:`load_ucr` can read offline.
 
     Parameters
@@ -107,7 +107,7 @@ def bundled_datasets(installed_only=True, univariate_only=False):
     ]
 
 
-def load_ucr(name, split="train"):
+def load_ucr(name: str, split: str = "train") -> tuple[np.ndarray | list, np.ndarray]:
     """Load the official train or test split of a bundled UCR dataset.
 
     Parameters

@@ -20,13 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = ["SUFFIXES", "read_series_file", "write_predictions"]
 
 SUFFIXES = (".csv", ".txt", ".tsv", ".ts", ".parquet")
 
 
-def read_series_file(path, *, label_column=None, labelled=True):
+def read_series_file(
+    path: str | os.PathLike, *, label_column: str | None = None, labelled: bool = True
+) -> tuple[pd.DataFrame | np.ndarray, np.ndarray | None]:
     """Series (and labels) from a file.
 
     Parameters
@@ -104,7 +107,13 @@ def _read_ts(path):
     return loaded, None
 
 
-def write_predictions(path, labels, probabilities, classes, true_labels=None):
+def write_predictions(
+    path: str | os.PathLike,
+    labels: ArrayLike,
+    probabilities: np.ndarray,
+    classes: ArrayLike,
+    true_labels: ArrayLike | None = None,
+) -> None:
     """Write one row per series, in input order: label, then class probabilities.
 
     Columns: ``row`` (0-based position in the input), ``label`` (when known),

@@ -60,7 +60,7 @@ class EstimatorParameter:
         return "--" + self.name.replace("_", "-")
 
 
-def estimator_parameters(estimator_class):
+def estimator_parameters(estimator_class: type) -> list[EstimatorParameter]:
     """The parameter table of an estimator class, in signature order.
 
     Parameters
@@ -127,7 +127,7 @@ def _first_sentence(text):
 
 
 # ------------------------------------------------------------- command line
-def add_estimator_options(group, estimator_class, exclude=CLI_EXCLUDED):
+def add_estimator_options(group, estimator_class: type, exclude: tuple[str, ...] = CLI_EXCLUDED) -> None:
     """Add one option per estimator parameter to an argparse parser or group.
 
     An option left out is absent from the parsed namespace (not ``None``,
@@ -162,7 +162,9 @@ def add_estimator_options(group, estimator_class, exclude=CLI_EXCLUDED):
         )
 
 
-def params_from_args(args, estimator_class, exclude=CLI_EXCLUDED):
+def params_from_args(
+    args: argparse.Namespace, estimator_class: type, exclude: tuple[str, ...] = CLI_EXCLUDED
+) -> dict:
     """The estimator parameters set on the command line, by name.
 
     Parameters
@@ -224,7 +226,7 @@ def _converter(parameter):
 
 
 # ------------------------------------------------------------------ adapters
-def delegating_init(estimator_class, base_class):
+def delegating_init(estimator_class: type, base_class: type):
     """An ``__init__`` with exactly the estimator's parameters, for an adapter class.
 
     The adapter then lists no parameter itself: scikit-learn and sktime read
