@@ -1,6 +1,4 @@
-"""Datasets by name: a local archive folder, the offline error path."""
-
-import socket
+"""Datasets by name (archive.py): a local archive folder, the offline error paths."""
 
 import numpy as np
 import pytest
@@ -14,24 +12,7 @@ from voice2series.archive import (
 )
 from voice2series.datasets import load_ucr
 
-
-def write_split(folder, name, split, labels, rows):
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["\t".join([label, *("NaN" if np.isnan(v) else repr(float(v)) for v in row)])
-             for label, row in zip(labels, rows)]
-    (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
-
-
-def make_archive(root, name="Synth", n=12, length=30, seed=0, labels=("-1", "1", "10")):
-    """A tiny UCRArchive_2018 copy: separable classes, labels as strings."""
-    rng = np.random.default_rng(seed)
-    folder = root / "UCRArchive_2018" / name
-    for split in ("TRAIN", "TEST"):
-        y = [labels[i % len(labels)] for i in range(n)]
-        X = rng.normal(scale=0.3, size=(n, length))
-        X += np.array([labels.index(label) for label in y])[:, None] * np.sin(np.linspace(0, 3, length))
-        write_split(folder, name, split, y, X)
-    return folder
+from .helpers import make_archive, write_split
 
 
 def test_local_archive_by_argument_and_environment(tmp_path, monkeypatch):
@@ -64,50 +45,36 @@ def test_adjusted_version_is_preferred(tmp_path):
     assert data.X_train.shape == (2, 5) and str(adjusted) in data.origin
 
 
-LOOKUPS = []  # host names the offline fixture refused, in order
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No name resolution, and every place a download could write under tmp_path."""
-    def no_network(*args, **kwargs):
-        lookups.append(args[0])
-        raise socket.gaierror(-2, "Name or service not known")
-
-    lookups = LOOKUPS
-    lookups.clear()
-    monkeypatch.setattr(socket, "getaddrinfo", no_network)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("VOICE2SERIES_CACHE", str(home / "cache"))
-    monkeypatch.delenv(ROOT_ENV, raising=False)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    return tmp_path
-
-
 def test_offline_missing_dataset_is_one_clear_line_and_leaves_nothing(offline):
     with pytest.raises(ValueError) as caught:
         load_dataset("Beef")
     # Fast failure means no retry loop and no waiting on timeouts: a failed
     # name lookup ends the attempt (a wall-clock bound would only measure how
     # loaded the test machine is; benchmarks time things, tests do not).
-    assert 1 <= len(LOOKUPS) <= 2, LOOKUPS
+    assert 1 <= len(offline.lookups) <= 2, offline.lookups
     message = str(caught.value)
     assert "\n" not in message
     assert "'Beef'" in message and "--ucr-root" in message and ROOT_ENV in message
     assert "Name or service not known" in message
-    assert [p.name for p in offline.rglob("*")] == ["home"]  # no cache, staging or aeon folders
+    assert [p.name for p in offline.path.rglob("*")] == ["home"]  # no cache, staging or aeon folders
 
 
-def test_cli_bench_offline_error(offline, capsys):
-    from voice2series.cli import main
-
-    out = offline / "results"
-    assert main(["bench", "--datasets", "Beef", "--out", str(out), "--quiet"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: UCR dataset 'Beef' is not bundled")
-    assert not out.exists()
+def test_download_gives_up_after_its_timeout_when_the_network_drops_packets(isolated_downloads, silent_network):
+    # load_dataset's documented timeout ("seconds the download may take"; the
+    # bench's --download-timeout) bounds the whole download, whatever timeouts
+    # the downloader (aeon) sets on its own sockets.
+    # Import the downloader now, so the 1 s is spent waiting on the network, not importing.
+    pytest.importorskip("aeon.datasets")
+    with pytest.raises(ValueError) as caught:
+        load_dataset("Beef", timeout=1.0)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'Beef'" in message and "could not be downloaded (TimeoutError: no answer within 1 s)" in message
+    assert "--ucr-root" in message and ROOT_ENV in message
+    # The attempt did reach the network (the silent server), once, and nothing was cached.
+    assert silent_network.server.first_connection.wait(30)
+    assert len(silent_network.attempts) == 1, silent_network.attempts
+    assert not (isolated_downloads / "home" / "cache").exists()
 
 
 def test_names_outside_the_archive_get_suggestions():

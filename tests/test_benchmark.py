@@ -1,57 +1,17 @@
-"""The benchmark: CLI end to end, resume after an interruption, groups, threads."""
+"""The benchmark (benchmark.py): resume after an interruption, reports, groups,
+threads, estimator configurations and their keys."""
 
-import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from voice2series import benchmark
-from voice2series.benchmark import COLUMNS, expand_datasets, read_results, run_benchmark
+from voice2series.benchmark import COLUMNS, _config, expand_datasets, make_estimator, read_results, run_benchmark
 from voice2series.datasets import bundled_datasets
 
-from .test_archive import make_archive
+from .helpers import make_archive, read_csv, report_cells
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST_V2S = {"max_epochs": 1, "batch_size": 64}
-
-
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def test_cli_bench_end_to_end_on_a_bundled_dataset(tmp_path):
-    out = tmp_path / "out"
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "bench", "--datasets", "Coffee",
-         "--methods", "v2s,1nn-euclidean", "--seeds", "1", "--epochs", "1", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, cwd=tmp_path,  # not the repository: no cwd-relative files
-    )
-    assert completed.returncode == 0, completed.stderr
-    rows = read_csv(out / "results.csv")
-    assert list(rows[0]) == COLUMNS
-    assert [(r["dataset"], r["method"], r["seed"]) for r in rows] == [
-        ("Coffee", "v2s", "0"), ("Coffee", "1nn-euclidean", "")]
-    for row in rows:
-        assert 0 <= float(row["accuracy"]) <= 1 and 0 <= float(row["balanced_accuracy"]) <= 1
-        assert float(row["fit_seconds"]) >= 0 and float(row["peak_rss_mb"]) > 0
-        assert (row["n_train"], row["n_test"], row["voice2series_version"]) == ("28", "28", "0.1.0")
-    assert json.loads(rows[0]["config"])["max_epochs"] == 1
-    report = (out / "report.md").read_text()
-    cells = report_cells(report, "Coffee")
-    assert cells[1] == "28/28/286" and cells[2] == f"{float(rows[0]['accuracy']):.3f}"
-    assert cells[3] == f"{float(rows[1]['accuracy']):.3f}"
-    assert cells[4:] == ["1.000"] * 5  # published Coffee numbers, from the shipped tables
-    assert "seeds 0" in report and "training split only" in report
-    assert "Coffee v2s seed 0: accuracy" in completed.stderr and "%|" not in completed.stderr
-
-
-def report_cells(report, dataset):
-    line = next(row for row in report.splitlines() if row.startswith(f"| {dataset} |"))
-    return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
 def test_report_mean_std_beside_published_numbers(tmp_path):
@@ -139,17 +99,11 @@ def test_workers_times_threads_never_exceed_the_cores(monkeypatch):
     assert benchmark._threads(50) == (8, 1)
 
 
-def test_bad_arguments_are_clear_errors(tmp_path, capsys):
+def test_bad_arguments_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="Unknown method.*rocket"):
         run_benchmark("GunPoint", tmp_path, methods="rocket")
     with pytest.raises(ValueError, match="seeds must be at least 1"):
         run_benchmark("GunPoint", tmp_path, seeds=0)
-    from voice2series.cli import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main(["bench", "--datasets", "GunPoint", "--resample", "huge", "--out", str(tmp_path)])
-    assert exit_info.value.code == 2
-    assert "'huge' is not a valid --resample" in capsys.readouterr().err
 
 
 def test_parallel_workers_write_every_row(tmp_path):
@@ -192,3 +146,21 @@ def test_report_mean_row_covers_only_datasets_every_method_ran(tmp_path):
     cells = [cell.strip() for cell in mean_line.strip("|").split("|")]
     assert cells[0] == "**mean** (2 datasets run by every method)"
     assert cells[2:4] == ["**0.700**", "**0.950**"]
+
+
+def test_bench_builds_an_ensemble_and_records_its_size():
+    estimator, _ = make_estimator("v2s", 0, {"ensemble": 3, "max_epochs": 7})
+    assert len(estimator.estimators) == 3
+    config = json.loads(_config("v2s", estimator))
+    assert config["ensemble"] == 3 and config["max_epochs"] == 7
+    single, _ = make_estimator("v2s", 0, {"max_epochs": 7})
+    assert "ensemble" not in json.loads(_config("v2s", single))
+
+
+def test_bench_keys_tell_a_two_source_preset_from_a_two_seed_ensemble():
+    preset, _ = make_estimator("v2s", 0, {"preset": "crepe-speech"})
+    seeds, _ = make_estimator("v2s", 0, {"ensemble": 2})
+    preset_config, seeds_config = json.loads(_config("v2s", preset)), json.loads(_config("v2s", seeds))
+    assert preset_config["ensemble"] == seeds_config["ensemble"] == 2
+    assert [m["source"] for m in preset_config["members"]] == ["crepe-tiny", "speech-embedding"]
+    assert "members" not in seeds_config

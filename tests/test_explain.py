@@ -1,23 +1,18 @@
-"""Explanations: sliced Wasserstein, saliency, Grad-CAM, t-SNE, figures and the report."""
+"""Explanations (explain.py): sliced Wasserstein and the Theorem 1 diagnostic,
+saliency, Grad-CAM, mapping waveform values back to the series, t-SNE."""
 
-import matplotlib
 import numpy as np
 import pytest
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
-from voice2series import V2SClassifier, explain, plots
-from voice2series.cli import main
+from voice2series import V2SClassifier, explain
 from voice2series.sources import AcousticSource
-
-matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="module")
-def fitted(italy):
-    (X, y), _ = italy
-    return V2SClassifier(max_epochs=2, random_state=0).fit(X, y), X[:30], y[:30]
+def fitted(fitted_default):
+    return fitted_default
 
 
 # --- sliced Wasserstein ----------------------------------------------------
@@ -164,76 +159,3 @@ def test_tsne_embeds_before_and_after_in_two_dimensions(fitted):
     embedding = explain.tsne_embedding(clf, X[:12])
     assert embedding["before"].shape == embedding["after"].shape == (12, 2)
     assert np.all(np.isfinite(embedding["after"]))
-
-
-# --- figures, headless -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "draw",
-    [
-        lambda clf, X, y: plots.plot_program(clf),
-        lambda clf, X, y: plots.plot_reprogrammed(clf, X[0]),
-        lambda clf, X, y: plots.plot_mel_spectrogram(clf, X[0]),
-        lambda clf, X, y: plots.plot_training_curves(clf),
-        lambda clf, X, y: plots.plot_mapping(clf),
-        lambda clf, X, y: plots.plot_saliency(clf, X[:8], y[:8]),
-        lambda clf, X, y: plots.plot_grad_cam(clf, X[:8], y[:8]),
-        lambda clf, X, y: plots.plot_tsne(explain.tsne_embedding(clf, X[:10]), y[:10]),
-    ],
-    ids=["program", "reprogrammed", "mel", "training", "mapping", "saliency", "grad_cam", "tsne"],
-)
-def test_figures_render_headless_with_labelled_axes(fitted, draw, tmp_path):
-    clf, X, y = fitted
-    figure = draw(clf, X, y)
-    assert isinstance(figure, Figure)
-    figure.savefig(tmp_path / "figure.png")
-    assert (tmp_path / "figure.png").stat().st_size > 1000
-    data_axes = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
-    # An axis sharing x with a labelled one (stacked panels) counts as labelled.
-    assert all(
-        ax.get_ylabel() and any(o.get_xlabel() for o in ax.get_shared_x_axes().get_siblings(ax))
-        for ax in data_axes
-    )
-    assert any(ax.get_title() for ax in data_axes) or figure._suptitle is not None
-
-
-def test_training_curves_show_validation_when_there_was_one(italy):
-    (X, y), _ = italy
-    clf = V2SClassifier(max_epochs=2, early_stopping=True, random_state=0).fit(X, y)
-    labels = [line.get_label() for line in plots.plot_training_curves(clf).axes[0].get_lines()]
-    assert "train" in labels and "validation" in labels
-
-
-def test_cli_explain_writes_figures_and_summary(tmp_path, capsys):
-    out = tmp_path / "explain"
-    code = main(
-        ["explain", "ItalyPowerDemand", "--out", str(out), "--max-epochs", "1",
-         "--max-series", "20", "--projections", "20"]
-    )
-    assert code == 0
-    pngs = sorted(p.name for p in out.glob("*.png"))
-    assert pngs == sorted(f"{name}.png" for name in (
-        "program", "reprogrammed", "mel_spectrogram", "training_curves", "mapping",
-        "saliency", "grad_cam", "tsne"))
-    summary = (out / "summary.md").read_text()
-    assert "Sliced Wasserstein" in summary and "![tsne](tsne.png)" in summary
-    assert str(out) in capsys.readouterr().out
-
-
-def test_cli_explain_loads_a_saved_model(fitted, tmp_path):
-    clf, _, _ = fitted
-    clf.save(tmp_path / "model.v2s")
-    args = ["explain", "ItalyPowerDemand", "--out", str(tmp_path / "out"),
-            "--model", str(tmp_path / "model.v2s"), "--max-series", "12", "--projections", "10",
-            "--format", "svg"]
-    assert main(args) == 0
-    assert "crepe-tiny" in (tmp_path / "out" / "summary.md").read_text()
-    svg = (tmp_path / "out" / "saliency.svg").read_text()
-    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    assert not list((tmp_path / "out").glob("*.png"))
-
-
-def test_cli_explain_reports_an_unknown_dataset(tmp_path, capsys):
-    assert main(["explain", "NoSuchData", "--out", str(tmp_path), "--max-epochs", "1"]) == 2
-    assert "error" in capsys.readouterr().err

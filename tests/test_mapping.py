@@ -1,8 +1,26 @@
+"""Label mappings (mapping.py): many-to-one, linear head, frequency (flm/ilm) and
+Bayesian (blm/blm++) mappings, and their capacity errors."""
+
 import numpy as np
 import pytest
 import torch
 
-from voice2series.mapping import LinearMapping, ManyToOneMapping, make_mapping
+from voice2series.mapping import (
+    BayesianMapping,
+    FrequencyMapping,
+    LinearMapping,
+    ManyToOneMapping,
+    bayesian_counts,
+    bayesian_matrix,
+    frequency_counts,
+    greedy_assignment,
+    make_mapping,
+)
+from voice2series.program import InputProgram
+from voice2series.sources import CrepeSource
+from voice2series.training import ReprogrammedModel, source_outputs
+
+from .helpers import tiny_classifier
 
 
 def _rng(seed=0):
@@ -55,3 +73,78 @@ def test_linear_head_shape_trainable_and_seeded():
 def test_unknown_mapping_names_the_valid_ones():
     with pytest.raises(ValueError, match="random"):
         make_mapping("frequency", 360, 2, _rng())
+
+
+def test_too_many_classes_for_the_mapping_points_to_linear():
+    X = np.random.default_rng(0).normal(size=(8, 20))
+    with pytest.raises(ValueError, match="mapping='linear'"):
+        tiny_classifier(mapping="random", outputs_per_class=200).fit(X, [0, 1] * 4)
+
+
+# ------------------------------------------------- mappings computed from data
+def test_greedy_frequency_mapping_one_to_one_and_k_per_class():
+    counts = np.array([[5, 4], [0, 3], [1, 0], [2, 1]])
+    # Output 0 is the best for both classes: class 0 takes it (5 > 4), so
+    # class 1 falls back to output 1.
+    np.testing.assert_array_equal(greedy_assignment(counts, 1), [[0], [1]])
+    # k=2: (0,0)=5, then (1,1)=3, then (3,0)=2 fills class 0, then (2,1)=0 vs (3,1) gone.
+    np.testing.assert_array_equal(greedy_assignment(counts, 2), [[0, 3], [1, 2]])
+    with pytest.raises(ValueError, match="needs 6 source outputs"):
+        greedy_assignment(counts, 3)
+
+
+def test_frequency_counts_are_argmax_by_class():
+    scores = torch.tensor([[0.0, 2.0, 1.0], [3.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 1.0]])
+    targets = torch.tensor([0, 0, 1, 1])
+    np.testing.assert_array_equal(frequency_counts(scores, targets, 2).numpy(), [[1, 0], [1, 1], [0, 1]])
+
+
+def test_flm_refresh_assigns_the_most_frequent_outputs():
+    mapping = make_mapping("flm", 3, 2, np.random.default_rng(0))
+    assert isinstance(mapping, FrequencyMapping) and mapping.assignment.shape == (2, 1)
+    scores = torch.tensor([[0.0, 2.0, 1.0], [0.0, 3.0, 0.0], [0.0, 0.0, 5.0], [1.0, 0.0, 4.0]])
+    mapping.refresh(scores, torch.tensor([0, 0, 1, 1]))
+    np.testing.assert_array_equal(mapping.assignment.numpy(), [[1], [2]])
+    torch.testing.assert_close(mapping(scores), scores[:, [1, 2]])
+
+
+def test_blm_matrix_equals_hand_computed_values():
+    # Source argmaxes 0, 0, 1, 2 for targets 0, 1, 1, 1.
+    scores = torch.eye(3)[[0, 0, 1, 2]] * 5.0
+    counts = bayesian_counts(scores, torch.tensor([0, 1, 1, 1]), 2)
+    np.testing.assert_array_equal(counts.numpy(), [[1, 1], [0, 1], [0, 1]])
+    # Rows / (row total + 1): [1/3, 1/3], [0, 1/2], [0, 1/2]; columns then sum to 1.
+    expected = [[1.0, (1 / 3) / (4 / 3)], [0.0, (1 / 2) / (4 / 3)], [0.0, (1 / 2) / (4 / 3)]]
+    np.testing.assert_allclose(bayesian_matrix(counts, 1.0).numpy(), expected)
+
+
+def test_blm_plus_plus_matrix_uses_top_k_probabilities():
+    probabilities = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]], dtype=torch.float64)
+    # ratio 0.5 of 3 outputs: k = ceil(1.5) = 2.
+    counts = bayesian_counts(probabilities.log(), torch.tensor([0, 1]), 2, topk_ratio=0.5)
+    np.testing.assert_allclose(counts.numpy(), [[0.5, 0.0], [0.3, 0.6], [0.0, 0.3]])
+    rows = np.array([[0.5 / 1.5, 0.0], [0.3 / 1.9, 0.6 / 1.9], [0.0, 0.3 / 1.3]])
+    np.testing.assert_allclose(bayesian_matrix(counts, 1.0).numpy(), rows / rows.sum(axis=0))
+
+
+def test_blm_scores_are_log_mapped_probabilities():
+    mapping = BayesianMapping(3, 2, smoothing=1.0)
+    scores = torch.tensor([[2.0, 0.0, 1.0], [0.0, 3.0, 0.0], [0.0, 0.0, 4.0], [1.0, 0.5, 3.0]])
+    mapping.refresh(scores, torch.tensor([0, 1, 1, 0]))
+    mapped = torch.softmax(scores, dim=1) @ mapping.omega
+    torch.testing.assert_close(torch.softmax(mapping(scores), dim=1), mapped / mapped.sum(1, keepdim=True))
+    assert mapping.matrix(3).shape == (2, 3)
+
+
+def test_ilm_assignment_follows_the_program(small_xy, one_torch_thread):
+    X, y = small_xy
+    program = InputProgram(1024, 30)
+    model = ReprogrammedModel(program, CrepeSource("tiny"), FrequencyMapping(3, 2, update_every=1))
+    placed = program.place(torch.tensor(X, dtype=torch.float32))
+    targets = torch.as_tensor(np.unique(y, return_inverse=True)[1])
+    model.mapping.refresh(source_outputs(model, placed, 32), targets)
+    before = model.mapping.assignment.clone()
+    with torch.no_grad():
+        program.delta.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
+    model.mapping.refresh(source_outputs(model, placed, 32), targets)
+    assert not torch.equal(before, model.mapping.assignment)

@@ -1,5 +1,10 @@
+"""A fitted model outlives the process: V2SClassifier.save/load (persistence.py),
+and pickle/joblib (ReprogrammedModel's __getstate__ rebuilds a registered source)."""
+
+import pathlib
 import pickle
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +14,12 @@ from voice2series import V2SClassifier
 from voice2series.persistence import FORMAT_VERSION
 from voice2series.sources import CrepeSource
 
-from .conftest import tiny_classifier
+from .helpers import tiny_classifier
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """The machine is shared; every test here runs on one torch thread."""
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +114,94 @@ def test_model_from_a_gpu_machine_predicts_on_cpu_with_a_warning(fitted_random, 
     moved.device = "cuda"  # as it would come from a GPU machine
     with pytest.warns(UserWarning, match="predicting on the CPU"):
         np.testing.assert_array_equal(moved.predict_proba(X), fitted_random.predict_proba(X))
+
+
+class _Touch:
+    """Unpickling this object creates a file: what a hostile model file would run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.path,))
+
+
+def test_a_hostile_pickle_in_a_model_file_is_refused_without_running(fitted_random, tmp_path):
+    fitted_random.save(tmp_path / "model.v2s")
+    payload = torch.load(tmp_path / "model.v2s", weights_only=True)
+    pwned = tmp_path / "pwned"
+    # Everything a real model file holds, plus one object whose unpickling runs code.
+    torch.save({**payload, "history": _Touch(pwned)}, tmp_path / "hostile.v2s")
+    with pytest.raises(ValueError, match="not a readable voice2series model file"):
+        V2SClassifier.load(tmp_path / "hostile.v2s")
+    assert not pwned.exists()
+    # The same payload without that object loads: the object was the one reason for refusing.
+    torch.save(payload, tmp_path / "clean.v2s")
+    assert V2SClassifier.load(tmp_path / "clean.v2s").history_ == fitted_random.history_
+
+
+# ------------------------------------------------------------- pickle, joblib
+@pytest.mark.parametrize("dump,load", [(pickle.dumps, pickle.loads), (None, None)])
+def test_pickle_and_joblib_round_trip(fitted_random, small_xy, tmp_path, dump, load):
+    X, _ = small_xy
+    if dump is None:
+        path = tmp_path / "model.joblib"
+        joblib.dump(fitted_random, path)
+        restored = joblib.load(path)
+    else:
+        payload = dump(fitted_random)
+        # A registered source is rebuilt from its package, not pickled.
+        assert len(payload) < 200_000
+        restored = load(payload)
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted_random.predict_proba(X))
+
+
+def test_custom_source_instance_is_pickled_with_its_weights(small_xy):
+    X, y = small_xy
+    clf = tiny_classifier(source=CrepeSource("tiny"), max_epochs=1).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+# ------------------------------------------------------------------ variants
+VARIANTS = {
+    "flm": {"mapping": "flm"},
+    "ilm": {"mapping": "ilm", "outputs_per_class": 3},
+    "blm": {"mapping": "blm"},
+    "blm++": {"mapping": "blm++"},
+    "black-box": {"training": "black-box", "zo_queries": 2},
+    "finetune-last": {"finetune": "last"},
+    "finetune-all": {"finetune": "all"},
+    "smm": {"sample_specific_mask": True},
+}
+
+
+@pytest.mark.parametrize("params", list(VARIANTS.values()), ids=list(VARIANTS))
+def test_save_load_and_pickle_round_trips_give_identical_probabilities(small_xy, tmp_path, params):
+    X, y = small_xy
+    clf = tiny_classifier(max_epochs=2, **params).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.save(tmp_path / "model.v2s")
+    loaded = V2SClassifier.load(tmp_path / "model.v2s")
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    np.testing.assert_array_equal(loaded.mapping_, clf.mapping_)
+    assert loaded.n_queries_ == clf.n_queries_
+    # Twice through pickle: tuned source weights must survive being unpickled and pickled again.
+    twice = pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(clf))))
+    np.testing.assert_array_equal(twice.predict_proba(X), expected)
+
+
+def test_tuned_source_weights_are_in_the_model_file(small_xy, tmp_path):
+    X, y = small_xy
+    tiny_classifier(finetune="last", max_epochs=1).fit(X, y).save(tmp_path / "m.v2s")
+    state = torch.load(tmp_path / "m.v2s", weights_only=True)["state"]
+    assert {k for k in state if k.startswith("source.")} == {"source.classifier.weight", "source.classifier.bias"}
+
+
+def test_tuned_model_saves_and_loads_with_its_options(small_xy, tmp_path):
+    X, y = small_xy
+    clf = tiny_classifier(amplitude=2.0, lr_schedule="cosine", label_smoothing=0.1, resample="auto").fit(X, y)
+    clf.save(tmp_path / "tuned.v2s")
+    loaded = V2SClassifier.load(tmp_path / "tuned.v2s")
+    assert (loaded.amplitude, loaded.lr_schedule, loaded.label_smoothing) == (2.0, "cosine", 0.1)
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)

@@ -1,8 +1,16 @@
+"""The input program (program.py): placement, mask, delta, dropout, the
+sample-specific mask, resampling, amplitude, and which series fit the waveform."""
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from voice2series.program import InputProgram, resample_series, segment_offsets
+from voice2series.program import InputProgram, resample_series, segment_offsets, series_length_in_waveform
+
+from .helpers import random_xy, tiny_classifier
 
 
 def _series(n=3, length=20, seed=0):
@@ -82,3 +90,100 @@ def test_sinc_resampling_gives_the_target_length_and_keeps_a_slow_sine():
     expected = torch.sin(2 * np.pi * 2 * torch.arange(1024) / 1024)
     # Away from the edges the band-limited interpolation is exact to ~1e-3.
     torch.testing.assert_close(resampled[0, 100:-100], expected[100:-100], atol=2e-3, rtol=0)
+
+
+# ------------------------------------------------------------- properties
+finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
+
+
+@st.composite
+def program_and_series(draw):
+    input_length = draw(st.integers(8, 2048))
+    segments = draw(st.integers(1, 4))
+    length = draw(st.integers(1, input_length // segments))
+    series = draw(arrays(np.float32, (draw(st.integers(1, 3)), length), elements=finite))
+    placement = draw(st.sampled_from(["start", "centre"]))
+    return InputProgram(input_length, length, segments, placement), torch.from_numpy(series)
+
+
+@settings(max_examples=60, deadline=None)
+@given(program_and_series(), st.floats(-10, 10))
+def test_program_invariants(case, delta_value):
+    program, series = case
+    with torch.no_grad():
+        program.delta.fill_(delta_value)
+    waveform = program(program.place(series))
+    assert waveform.shape == (series.shape[0], program.input_length)
+    assert torch.isfinite(waveform).all()
+    assert int((program.mask == 0).sum()) == series.shape[1] * len(program.offsets)
+    for offset in program.offsets:
+        assert torch.equal(waveform[:, offset : offset + series.shape[1]], series)
+    assert torch.all(waveform[:, program.mask.bool()] == torch.tensor(delta_value, dtype=torch.float32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 300)), elements=finite), st.integers(1, 1024))
+def test_linear_resampling_length_and_range(series, length):
+    out = resample_series(torch.from_numpy(series), length)
+    assert out.shape == (series.shape[0], length)
+    assert torch.isfinite(out).all()
+    # Linear interpolation never leaves the range of the input.
+    tolerance = 1e-9 * (1 + np.abs(series).max())
+    assert (out.numpy().min(axis=1) >= series.min(axis=1) - tolerance).all()
+    assert (out.numpy().max(axis=1) <= series.max(axis=1) + tolerance).all()
+
+
+# --------------------------------------------------- sample-specific mask
+def test_sample_specific_mask_depends_on_input_and_spares_the_series(small_xy):
+    X, _ = small_xy
+    torch.manual_seed(0)
+    program = InputProgram(1024, 30, segments=2, sample_specific_mask=True)
+    with torch.no_grad():
+        program.delta.normal_()
+    placed = program.place(torch.tensor(X[:4], dtype=torch.float32))
+    masks = program.sample_mask(placed)
+    assert masks.shape == (4, 1024)
+    assert not torch.allclose(masks[0], masks[1])
+    series = program.mask == 0
+    assert torch.all(masks[:, series] == 0) and torch.all(masks[:, ~series] > 0)
+    waveforms = program(placed)
+    assert torch.equal(waveforms[:, series], placed[:, series])
+
+
+# ------------------------------------------------- what fits the waveform
+def test_a_series_too_long_for_the_source_is_refused_with_the_fix():
+    X = np.random.default_rng(0).normal(size=(12, 2000))
+    with pytest.raises(ValueError, match="resample='fit'"):
+        tiny_classifier().fit(X, random_xy()[1])
+
+
+def test_resample_auto_keeps_series_that_fit_and_shrinks_the_others():
+    def length(n_timepoints, n_channels):
+        return series_length_in_waveform(n_timepoints, 1024, segments=2, n_channels=n_channels, resample="auto")
+
+    assert length(300, 1) == 300
+    assert length(600, 1) == 512
+    assert length(300, 2) == 256  # two channels, two copies each
+    assert series_length_in_waveform(1460, 1024, resample="auto") == 1024  # ACSF1
+    assert series_length_in_waveform(24, 1024, resample=100) == 100
+    assert series_length_in_waveform(24, 1024, resample="fit") == 1024
+
+
+def test_resample_auto_fits_a_series_too_long_for_the_source(small_xy, one_torch_thread):
+    X, y = small_xy
+    long_X = np.repeat(X, 40, axis=1)  # 1200 samples > CREPE's 1024
+    clf = tiny_classifier(resample="auto", max_epochs=1).fit(long_X, y)
+    assert clf.predict(long_X).shape == (len(y),)
+    assert clf.mask_.sum() == 0  # the shrunk series fills the whole input
+
+
+def test_amplitude_scales_the_series_in_fit_and_predict(small_xy, one_torch_thread):
+    X, y = small_xy
+    # A power of two scales float64 and float32 values exactly, so both fits
+    # see bit-identical waveforms (training amplifies one-ulp differences).
+    scaled_inside = tiny_classifier(amplitude=2.0).fit(X, y)
+    scaled_outside = tiny_classifier().fit(2.0 * X, y)
+    np.testing.assert_allclose(
+        scaled_inside.predict_proba(X), scaled_outside.predict_proba(2.0 * X), rtol=1e-5, atol=1e-6
+    )
+    assert not np.allclose(scaled_inside.predict_proba(X), tiny_classifier().fit(X, y).predict_proba(X))

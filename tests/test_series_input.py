@@ -1,4 +1,5 @@
-"""Multivariate and variable-length series."""
+"""What X may be (series_input.py): input containers, multivariate and
+variable-length series, and every bad input refused with a message naming the fix."""
 
 import numpy as np
 import pandas as pd
@@ -7,9 +8,93 @@ import pytest
 from voice2series.datasets import bundled_datasets, load_ucr
 from voice2series.series_input import equalise_lengths, is_ragged, to_channel_arrays
 
-from .conftest import tiny_classifier
+from .helpers import random_xy, tiny_classifier
 
 
+def _with(value):
+    X, y = random_xy()
+    X[3, 4] = value
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "X,y,message",
+    [
+        pytest.param(*_with(np.nan), "NaN", id="nan"),
+        pytest.param(*_with(np.inf), "infinity", id="inf"),
+        pytest.param(*_with(1e300), "rescale", id="beyond-float32"),
+        pytest.param(np.empty((0, 20)), np.array([]), "0 sample", id="empty"),
+        pytest.param(random_xy()[0], np.array([0, 1] * 5), "inconsistent numbers of samples", id="length-mismatch"),
+        pytest.param([[1.0, 2.0, 3.0], []] * 6, random_xy()[1], "empty series", id="ragged-with-empty"),
+        pytest.param(
+            [np.zeros((2, 5)), np.zeros((3, 5))] * 6, random_xy()[1], "numbers of channels", id="ragged-channels"
+        ),
+        pytest.param(np.full((12, 20), "a"), random_xy()[1], "numbers only", id="strings"),
+        pytest.param(
+            pd.DataFrame(random_xy()[0]).add_prefix("t").assign(note="x"), random_xy()[1], "select_dtypes",
+            id="object-column",
+        ),
+    ],
+)
+def test_bad_input_is_refused_clearly(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_classifier().fit(X, y)
+
+
+def test_predict_checks_length_and_does_not_modify_the_callers_array():
+    X, y = random_xy()
+    original = X.copy()
+    clf = tiny_classifier(max_epochs=1).fit(X, y)
+    clf.predict(X)
+    np.testing.assert_array_equal(X, original)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :10])
+
+
+def test_predict_refuses_other_channel_counts():
+    X = np.random.default_rng(0).normal(size=(12, 2, 20))
+    clf = tiny_classifier(max_epochs=1).fit(X, [0, 1] * 6)
+    with pytest.raises(ValueError, match="fitted on 2"):
+        clf.predict(X[:, :1, :])
+
+
+def test_fit_does_not_modify_the_callers_arrays():
+    X, y = random_xy()
+    X_before, y_before = X.copy(), y.copy()
+    tiny_classifier(max_epochs=1, resample=64).fit(X, y)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+
+
+@pytest.fixture(scope="module")
+def fitted_on_array(small_xy):
+    X, y = small_xy
+    return tiny_classifier().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        pytest.param(lambda X: pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])]), id="dataframe"),
+        pytest.param(lambda X: X.tolist(), id="list"),
+        pytest.param(lambda X: X[:, None, :], id="numpy3d"),
+        pytest.param(lambda X: X.astype(np.float32), id="float32"),
+    ],
+)
+def test_input_types_give_the_same_predictions(small_xy, fitted_on_array, convert):
+    X, y = small_xy
+    other = tiny_classifier().fit(convert(X), y)
+    np.testing.assert_allclose(other.predict_proba(convert(X)), fitted_on_array.predict_proba(X), atol=1e-6)
+
+
+def test_dataframe_feature_names_are_recorded(small_xy):
+    X, y = small_xy
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    clf = tiny_classifier(max_epochs=1).fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+
+
+# ------------------------------------------------ multivariate, variable length
 def test_ragged_detection():
     assert is_ragged([np.zeros(3), np.zeros(4)])
     assert not is_ragged([np.zeros(3), np.zeros(3)])

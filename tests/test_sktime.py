@@ -21,6 +21,7 @@ def test_parameters_mirror_the_sklearn_estimator():
     assert V2SSktimeClassifier().get_params() == V2SClassifier().get_params()
 
 
+@pytest.mark.slow  # fits on sktime's unit_test data (a real dataset, Chinatown)
 @pytest.mark.parametrize("return_type", ["nested_univ", "numpy3D", "pd-multiindex"])
 def test_sktime_containers_give_the_same_predictions(return_type):
     X_train, y_train = load_unit_test(split="train", return_type=return_type)

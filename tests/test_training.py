@@ -1,0 +1,258 @@
+"""Training (training.py): early stopping and the kept epoch, learning-rate schedules,
+label smoothing, mapping refreshes, fine-tuning scopes, the frozen source, devices."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import voice2series.estimator
+from voice2series.mapping import BayesianMapping, FrequencyMapping, make_mapping
+from voice2series.program import InputProgram
+from voice2series.sources import CrepeSource, from_module
+from voice2series.training import (
+    ReprogrammedModel,
+    _make_scheduler,
+    calibrate_mapping,
+    predict_logits,
+    train_model,
+)
+
+from .helpers import random_xy, tiny_classifier
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """The machine is shared; every test here runs on one torch thread."""
+
+
+# ------------------------------------------------------------ early stopping
+def assert_best_epoch_kept(history, best_epoch, n_iter_no_change, max_epochs):
+    """The kept epoch is the best on validation (accuracy, ties: lower loss), and training
+    stopped ``n_iter_no_change`` epochs after it, or at ``max_epochs``."""
+    scores = [(h["val_accuracy"], -h["val_loss"]) for h in history]
+    assert best_epoch == 1 + max(range(len(scores)), key=scores.__getitem__), scores
+    assert len(history) == min(best_epoch + n_iter_no_change, max_epochs), (len(history), best_epoch)
+
+
+def validation_scores(model, validation, batch_size):
+    """Validation loss and accuracy of ``model`` as it is now (what training records per epoch)."""
+    placed, targets = validation
+    logits = predict_logits(model, placed, batch_size, pad=False)
+    return F.cross_entropy(logits, targets).item(), (logits.argmax(dim=1) == targets).float().mean().item()
+
+
+def test_train_model_keeps_the_best_validation_epoch_and_stops_after_patience():
+    torch.manual_seed(0)
+    source = from_module(nn.Linear(64, 8), sample_rate=8000, input_length=64)
+    program = InputProgram(64, 16)
+    model = ReprogrammedModel(program, source, make_mapping("linear", 8, 2, np.random.default_rng(0)))
+    X, y = random_xy(n=40, length=16)
+    placed, targets = program.place(torch.tensor(X, dtype=torch.float32)), torch.as_tensor(y)
+    train, validation = (placed[:30], targets[:30]), (placed[30:], targets[30:])
+    calibrate_mapping(model, train[0], 8)
+    history, best_epoch = train_model(
+        model, train, validation, learning_rate=0.05, weight_decay=0.0, batch_size=8, max_epochs=40,
+        n_iter_no_change=3, generator=torch.Generator().manual_seed(0),
+    )
+    assert len(history) < 40  # noise labels: validation stops improving, training stops early
+    assert_best_epoch_kept(history, best_epoch, n_iter_no_change=3, max_epochs=40)
+    # The model holds the best epoch's weights, not the last epoch's.
+    loss, accuracy = validation_scores(model, validation, 8)
+    assert (accuracy, loss) == pytest.approx(
+        (history[best_epoch - 1]["val_accuracy"], history[best_epoch - 1]["val_loss"]), rel=1e-6
+    )
+    assert (history[-1]["val_accuracy"], history[-1]["val_loss"]) != (accuracy, loss)
+
+
+@pytest.mark.slow
+def test_early_stopping_restores_the_best_validation_epoch(italy, monkeypatch):
+    (X, y), _ = italy
+    seen = {}
+    real_train_model = voice2series.estimator.train_model
+
+    def spy(model, train, validation=None, **options):
+        seen["validation"] = validation
+        return real_train_model(model, train, validation, **options)
+
+    monkeypatch.setattr(voice2series.estimator, "train_model", spy)
+    clf = tiny_classifier(early_stopping=True, max_epochs=12, n_iter_no_change=3, batch_size=32).fit(X, y)
+    assert_best_epoch_kept(clf.history_, clf.best_epoch_, n_iter_no_change=3, max_epochs=12)
+    loss, accuracy = validation_scores(clf.model_, seen["validation"], 32)
+    kept = clf.history_[clf.best_epoch_ - 1]
+    assert (accuracy, loss) == pytest.approx((kept["val_accuracy"], kept["val_loss"]), rel=1e-6)
+
+
+@pytest.mark.parametrize("early_stopping", [False, "auto"])
+def test_without_early_stopping_the_last_epoch_is_kept(small_xy, early_stopping):
+    X, y = small_xy  # 24 series: "auto" trains on all of them
+    clf = tiny_classifier(early_stopping=early_stopping, max_epochs=2).fit(X, y)
+    assert clf.best_epoch_ == 2 and clf.history_[0]["val_loss"] is None
+
+
+def test_auto_early_stopping_turns_on_for_large_training_sets():
+    X = np.random.default_rng(0).normal(size=(200, 8))
+    clf = tiny_classifier(max_epochs=1).fit(X, [0, 1] * 100)
+    assert clf.history_[0]["val_accuracy"] is not None
+
+
+def test_too_few_per_class_for_validation_warns_and_trains():
+    X = np.random.default_rng(0).normal(size=(5, 10))
+    with pytest.warns(UserWarning, match="validation split"):
+        tiny_classifier(early_stopping=True, max_epochs=1).fit(X, [0, 0, 0, 0, 1])
+
+
+# ---------------------------------------------------------------- schedules
+def test_cosine_schedule_anneals_every_group_to_zero_over_max_epochs():
+    weights = [torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)]
+    optimizer = torch.optim.Adam([{"params": weights[:1]}, {"params": weights[1:], "lr": 1e-4}], lr=0.01)
+    scheduler = _make_scheduler(optimizer, "cosine", max_epochs=10)
+    rates = []
+    for _ in range(10):
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    for epoch, (program_rate, source_rate) in enumerate(rates):
+        factor = (1 + math.cos(math.pi * epoch / 10)) / 2
+        assert program_rate == pytest.approx(0.01 * factor)
+        assert source_rate == pytest.approx(1e-4 * factor)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_constant_schedule_keeps_the_step_size():
+    optimizer = torch.optim.Adam([torch.zeros(2, requires_grad=True)], lr=0.01)
+    scheduler = _make_scheduler(optimizer, "constant", max_epochs=5)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == 0.01
+
+
+def test_cosine_schedule_changes_what_is_learned(small_xy):
+    X, y = small_xy
+    constant = tiny_classifier(max_epochs=4).fit(X, y)
+    cosine = tiny_classifier(max_epochs=4, lr_schedule="cosine").fit(X, y)
+    # Epoch 1 runs at the full rate under both schedules; later epochs differ.
+    assert not np.allclose(constant.program_, cosine.program_)
+
+
+# ---------------------------------------------------------- label smoothing
+def test_label_smoothing_is_the_training_loss(small_xy):
+    X, y = small_xy
+    # A negligible step size keeps the model at its initialisation, so the
+    # first epoch's loss can be recomputed from the fitted probabilities.
+    frozen = {"max_epochs": 1, "learning_rate": 1e-12}
+    plain = tiny_classifier(**frozen).fit(X, y)
+    smoothed = tiny_classifier(**frozen, label_smoothing=0.3).fit(X, y)
+    log_p = np.log(plain.predict_proba(X))
+    targets = np.searchsorted(plain.classes_, y)
+    cross_entropy = -log_p[np.arange(len(y)), targets].mean()
+    uniform = -log_p.mean()
+    assert plain.history_[0]["train_loss"] == pytest.approx(cross_entropy, rel=1e-4)
+    assert smoothed.history_[0]["train_loss"] == pytest.approx(0.7 * cross_entropy + 0.3 * uniform, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_label_smoothing_makes_the_model_less_confident(italy):
+    (X, y), _ = italy
+    plain = tiny_classifier(max_epochs=15).fit(X, y)
+    smoothed = tiny_classifier(max_epochs=15, label_smoothing=0.5).fit(X, y)
+    assert smoothed.predict_proba(X).max(axis=1).mean() < plain.predict_proba(X).max(axis=1).mean() - 0.03
+
+
+# ---------------------------------------------------------- mapping refresh
+@pytest.mark.parametrize(
+    "params, expected_epochs",
+    [
+        ({"mapping": "flm"}, [1]),
+        ({"mapping": "ilm", "mapping_update_every": 2}, [1, 3, 5]),
+        ({"mapping": "blm"}, [1, 2, 3, 4, 5]),
+        ({"mapping": "blm++", "mapping_update_every": 4}, [1, 5]),
+    ],
+)
+def test_mapping_is_refreshed_at_the_start_of_due_epochs(small_xy, monkeypatch, params, expected_epochs):
+    X, y = small_xy
+    epochs_due, refreshes = [], []
+    from voice2series import training
+
+    original = training._refresh_mapping
+
+    def spy(model, placed, targets, batch_size, epoch):
+        if model.mapping.refresh_due(epoch):
+            epochs_due.append(epoch)
+        return original(model, placed, targets, batch_size, epoch)
+
+    monkeypatch.setattr(training, "_refresh_mapping", spy)
+    for cls in (FrequencyMapping, BayesianMapping):
+        real = cls.refresh
+        monkeypatch.setattr(cls, "refresh", lambda self, *a, real=real: refreshes.append(1) or real(self, *a))
+    clf = tiny_classifier(max_epochs=5, **params).fit(X, y)
+    assert epochs_due == expected_epochs
+    assert len(refreshes) == len(expected_epochs)
+    # Every refresh sends the 24 training series through the source once more.
+    assert clf.n_queries_ == 24 * (5 + len(expected_epochs))
+
+
+# ---------------------------------------------------- source: frozen or tuned
+def test_source_weights_unchanged_by_fit(small_xy):
+    X, y = small_xy
+    source = CrepeSource("tiny")
+    before = {k: v.clone() for k, v in source.state_dict().items()}
+    tiny_classifier(source=source, mapping="linear", max_epochs=2).fit(X, y)
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+
+
+def _changed(model_source):
+    fresh = CrepeSource("tiny").state_dict()
+    return {key: not torch.equal(value, fresh[key]) for key, value in model_source.state_dict().items()}
+
+
+@pytest.mark.parametrize("finetune", ["none", "last", "all"])
+def test_finetune_changes_exactly_the_chosen_source_weights(small_xy, finetune):
+    X, y = small_xy
+    clf = tiny_classifier(finetune=finetune, max_epochs=1).fit(X, y)
+    changed = _changed(clf.model_.source)
+    buffers = {key for key, _ in clf.model_.source.named_buffers()}
+    assert not any(changed[key] for key in buffers)  # batch-norm statistics never move
+    parameters = [key for key in changed if key not in buffers]
+    expected = {"none": set(), "last": {"classifier.weight", "classifier.bias"}, "all": set(parameters)}
+    assert {key for key in parameters if changed[key]} == expected[finetune]
+
+
+def test_finetune_copies_a_source_instance_instead_of_changing_it(small_xy):
+    X, y = small_xy
+    source = CrepeSource("tiny")
+    before = {k: v.clone() for k, v in source.state_dict().items()}
+    clf = tiny_classifier(source=source, finetune="last", max_epochs=1).fit(X, y)
+    assert clf.model_.source is not source
+    for key, value in source.state_dict().items():
+        assert torch.equal(value, before[key])
+    assert not any(p.requires_grad for p in source.parameters())
+
+
+def test_sample_specific_mask_trains_end_to_end(small_xy):
+    X, y = small_xy
+    one = tiny_classifier(sample_specific_mask=True, max_epochs=1).fit(X, y)
+    three = tiny_classifier(sample_specific_mask=True, max_epochs=3).fit(X, y)
+    for (name, a), b in zip(one.model_.program.mask_net.named_parameters(), three.model_.program.mask_net.parameters()):
+        assert not torch.equal(a, b), name
+    model = three.model_
+    placed = model.program.place(torch.tensor(X, dtype=torch.float32))
+    torch.nn.functional.cross_entropy(model(placed), torch.zeros(24, dtype=torch.long)).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.program.mask_net.parameters())
+
+
+# ------------------------------------------------------------------ devices
+def test_bad_device_is_named():
+    with pytest.raises(ValueError, match="device must be"):
+        tiny_classifier(device="gpu", max_epochs=1).fit(*random_xy())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_cuda_says_what_to_use():
+    with pytest.raises(ValueError, match="use device='cpu'"):
+        tiny_classifier(device="cuda", max_epochs=1).fit(*random_xy())
