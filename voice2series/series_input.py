@@ -132,7 +132,9 @@ def check_series(estimator, X, y=None, *, reset):
 
 def _check_float32_range(X):
     """Refuse values that would overflow to inf in the model's float32."""
-    largest = np.abs(X).max() if X.size else 0.0
+    # max(X.max(), -X.min()) needs no temporary copy of X (np.abs(X) would
+    # hold a second input-sized array while predicting large inputs).
+    largest = max(X.max(), -X.min()) if X.size else 0.0
     if largest > _FLOAT32_MAX:
         raise ValueError(
             f"X holds a value of magnitude {largest:.3g}, beyond float32's range "
