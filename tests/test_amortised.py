@@ -134,7 +134,7 @@ def test_program_dropout_is_drawn_once_per_batch_as_in_the_plain_path():
 
 def test_rows_beyond_the_byte_limit_are_computed_per_batch():
     model = make_model(2048, 512)
-    placed, targets = random_batch(model)
+    placed, _ = random_batch(model)
     stored = model.series_cache(placed, 4)
     unstored = model.series_cache(placed, 4, max_bytes=stored.nbytes - 1)
     assert unstored.stored is None and unstored.nbytes == 0
