@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import AcousticSource, SplitBatch, package_file
+from .frozen_conv import padded_conv1d
 
 __all__ = ["CrepeSource"]
 
@@ -135,8 +136,10 @@ class CrepeSource(AcousticSource):
         """Frame logits from the first convolution's output ``(n, channels, time)``."""
         x = F.max_pool1d(self.norms[0](F.relu(x)), 2, 2)
         for conv, norm in zip(self.convs[1:], self.norms[1:]):
-            # torchcrepe pads (31, 32) before the layers after the first.
-            x = F.max_pool1d(norm(F.relu(conv(F.pad(x, (31, 32))))), 2, 2)
+            # torchcrepe pads (31, 32) before the layers after the first. While
+            # a layer is frozen its input gradient is one forward convolution
+            # (see padded_conv1d), several times faster than autograd's.
+            x = F.max_pool1d(norm(F.relu(padded_conv1d(x, conv, (31, 32)))), 2, 2)
         # torchcrepe flattens time-major: (batch, time, channels).
         return self.classifier(x.transpose(1, 2).reshape(x.shape[0], -1))
 
