@@ -31,6 +31,7 @@ from voice2series import V2SClassifier
 from voice2series.benchmark import append_row
 from voice2series.datasets import load_ucr
 from voice2series.sources.crepe import CrepeSource
+from voice2series.threads import available_cores
 
 RESULTS = Path(__file__).resolve().parent / "results" / "accuracy_search.csv"
 FIELDS = ["config", "dataset", "fold", "cv_seed", "accuracy", "fit_seconds", "best_epoch", "params"]
@@ -179,7 +180,7 @@ def main():
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cv-seed", type=int, default=0)
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=available_cores())
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     if args.summary:

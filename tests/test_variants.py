@@ -129,10 +129,10 @@ def test_mapping_is_refreshed_at_the_start_of_due_epochs(small_xy, monkeypatch, 
 
     original = training._refresh_mapping
 
-    def spy(model, placed, targets, batch_size, epoch):
+    def spy(model, placed, targets, batch_size, epoch, *cache):
         if model.mapping.refresh_due(epoch):
             epochs_due.append(epoch)
-        return original(model, placed, targets, batch_size, epoch)
+        return original(model, placed, targets, batch_size, epoch, *cache)
 
     monkeypatch.setattr(training, "_refresh_mapping", spy)
     for cls in (FrequencyMapping, BayesianMapping):

@@ -31,6 +31,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from . import __version__
 from .archive import load_dataset, ucr_names
 from .datasets import bundled_datasets
+from .threads import available_cores
 
 __all__ = [
     "METHODS",
@@ -478,7 +479,7 @@ def _plan(data, methods, seeds, v2s_params):
 
 def _threads(n_jobs):
     """(workers, threads per worker) with workers x threads <= cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     workers = cores if n_jobs == -1 else max(1, min(int(n_jobs), cores))
     return workers, max(1, cores // workers)
 

@@ -262,6 +262,18 @@ class InputProgram(nn.Module):
         """Add the masked program to waveforms made by :meth:`place`."""
         return placed + self.sample_mask(placed) * self.dropout(self.delta)
 
+    def shared_program(self):
+        """What :meth:`forward` adds to every waveform: ``mask * dropout(delta)``.
+
+        One ``(input_length,)`` vector, the same for every series of a batch
+        (with dropout, a new draw per call, drawn exactly as :meth:`forward`
+        draws it). Zero wherever a series sits. Only without a
+        sample-specific mask, which makes the program differ per series.
+        """
+        if self.mask_net is not None:
+            raise ValueError("With a sample-specific mask the program differs per series; use forward().")
+        return self.mask * self.dropout(self.delta)
+
     def sample_mask(self, placed):
         """Where and how strongly the program acts on each waveform.
 

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import AcousticSource, package_file
+from .base import AcousticSource, SplitBatch, package_file
+from .frozen_conv import padded_conv1d
 
 __all__ = ["CrepeSource"]
 
@@ -29,6 +30,12 @@ class CrepeSource(AcousticSource):
     A waveform longer than one 1024-sample CREPE frame is cut into frames
     every ``hop_length`` samples; frame logits are averaged.
 
+    CREPE supports ``additive_split`` (see :class:`AcousticSource`): its first
+    operations on a frame are a normalisation to zero mean and unit standard
+    deviation and a convolution, and series and program never share a sample,
+    so the frame statistics and the convolution of ``series + program``
+    follow from separate sums and convolutions of each.
+
     Parameters
     ----------
     capacity : {"tiny", "full"}
@@ -47,6 +54,7 @@ class CrepeSource(AcousticSource):
 
     sample_rate = 16000
     frame_length = 1024
+    additive_split = True
     n_outputs = 360
     _channels = {
         "tiny": [1, 128, 16, 16, 16, 32, 64],
@@ -121,19 +129,99 @@ class CrepeSource(AcousticSource):
         """CREPE logits of ``(n, 1024)`` frames, normalised as torchcrepe does."""
         frames = frames - frames.mean(dim=1, keepdim=True)
         frames = frames / frames.std(dim=1, keepdim=True).clamp_min(1e-10)
-        x = frames[:, None, :]
-        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            # torchcrepe pads (254, 254) before the strided first layer and
-            # (31, 32) before the others.
-            x = F.pad(x, (254, 254) if index == 0 else (31, 32))
-            x = F.max_pool1d(norm(F.relu(conv(x))), 2, 2)
+        # torchcrepe pads (254, 254) before the strided first layer.
+        return self._logits_after_first_conv(self.convs[0](F.pad(frames[:, None, :], (254, 254))))
+
+    def _logits_after_first_conv(self, x):
+        """Frame logits from the first convolution's output ``(n, channels, time)``."""
+        x = F.max_pool1d(self.norms[0](F.relu(x)), 2, 2)
+        for conv, norm in zip(self.convs[1:], self.norms[1:]):
+            # torchcrepe pads (31, 32) before the layers after the first. While
+            # a layer is frozen its input gradient is one forward convolution
+            # (see padded_conv1d), several times faster than autograd's.
+            x = F.max_pool1d(norm(F.relu(padded_conv1d(x, conv, (31, 32)))), 2, 2)
         # torchcrepe flattens time-major: (batch, time, channels).
         return self.classifier(x.transpose(1, 2).reshape(x.shape[0], -1))
 
     def forward(self, waveform):
+        if isinstance(waveform, SplitBatch):
+            return self._forward_split(waveform)
         frames = self.frames(waveform)
         batch, n_frames, _ = frames.shape
-        logits = self.frame_logits(frames.reshape(batch * n_frames, self.frame_length))
+        return self._pool(self.frame_logits(frames.reshape(batch * n_frames, self.frame_length)), batch)
+
+    def _pool(self, logits, batch):
+        """``(batch * n_frames, 360)`` frame logits → the source output."""
         if self.pooling == "concat":
             return logits.reshape(batch, -1)
-        return logits.reshape(batch, n_frames, -1).mean(dim=1)
+        return logits.reshape(batch, -1, logits.shape[-1]).mean(dim=1)
+
+    def series_part(self, series):
+        """First-layer response and frame sums of placed series.
+
+        Parameters
+        ----------
+        series : torch.Tensor of shape (batch, input_length)
+            Zero wherever the program acts.
+
+        Returns
+        -------
+        response : torch.Tensor of shape (batch, n_frames, channels, time)
+            The first convolution, without bias, of each zero-padded frame
+            minus its series' share of the frame mean: ``W*s - (sum s / N) W*1``.
+        sums, squares : torch.Tensor of shape (batch, n_frames), float64
+            Sum and sum of squares of each frame, in double precision since
+            the variance is their difference.
+        """
+        frames = self.frames(series)
+        batch, n_frames, _ = frames.shape
+        response = self._unbiased_first_conv(frames.reshape(batch * n_frames, self.frame_length))
+        response = response.reshape(batch, n_frames, *response.shape[1:])
+        frames = frames.double()
+        sums = frames.sum(-1)
+        share = (sums / self.frame_length).to(response.dtype)[..., None, None]
+        return response - share * self._ones_response(series), sums, frames.square().sum(-1)
+
+    def series_part_parameters(self):
+        """The first convolution: :meth:`series_part` uses its weight."""
+        return list(self.convs[0].parameters())
+
+    def _unbiased_first_conv(self, frames):
+        """First convolution of ``(n, 1024)`` zero-padded frames, without its bias."""
+        return F.conv1d(F.pad(frames[:, None, :], (254, 254)), self.convs[0].weight, stride=4)
+
+    def _ones_response(self, like):
+        """``W*1``, the first convolution of a frame of ones, ``(channels, time)``.
+
+        Not constant along time: the zero padding cuts it near the frame edges.
+        """
+        return self._unbiased_first_conv(like.new_ones(1, self.frame_length))[0]
+
+    def _forward_split(self, batch):
+        """Scores of ``series + program`` from the series part and the shared program.
+
+        With ``x = s + p`` on a frame of ``N`` samples where ``s * p = 0``:
+        ``sum x = sum s + sum p`` and ``sum x**2 = sum s**2 + sum p**2``, so
+        the mean ``m`` and the unbiased standard deviation ``sigma`` (as
+        ``torch.std``) follow, and the first layer on the normalised frame is
+        ``(W*s + W*p - m W*1) / sigma + bias``. The series part holds
+        ``W*s - (sum s / N) W*1``; the program's counterpart is computed once
+        for the batch.
+        """
+        response, sums, squares = batch.series_part
+        program = self.frames(batch.program[None])[0]
+        n = self.frame_length
+        program64 = program.double()
+        program_sums = program64.sum(-1)
+        program_share = (program_sums / n).to(response.dtype)[:, None, None]
+        program_response = self._unbiased_first_conv(program) - program_share * self._ones_response(program)
+        mean = (sums + program_sums) / n
+        variance = (squares + program64.square().sum(-1) - n * mean.square()) / (n - 1)
+        # sqrt(max(var, 1e-20)) = max(std, 1e-10), as torchcrepe's clamp; the
+        # clamp before the root also keeps the root's gradient finite on
+        # constant (e.g. all-zero) frames.
+        scale = variance.clamp_min(1e-20).rsqrt().to(response.dtype)[..., None, None]
+        first = torch.addcmul(self.convs[0].bias[:, None], response + program_response, scale)
+        n_series, n_frames = response.shape[:2]
+        logits = self._logits_after_first_conv(first.reshape(n_series * n_frames, *first.shape[2:]))
+        return self._pool(logits, n_series)

@@ -1,0 +1,289 @@
+"""Fit time of the amortised first layer against the plain path, side by side.
+
+For each dataset, ``V2SClassifier(random_state=0)`` (``resample="fit"`` for
+series longer than CREPE's 1024-sample input) is fitted on the official
+training split twice in a row: on the plain path
+(``ReprogrammedModel.amortise = False``: the whole source runs on every
+waveform) and on the amortised one (the default), and scored on the test
+split. Times are process CPU seconds (with one torch thread, the work done,
+little affected by other jobs on the machine) and wall seconds. A step
+micro-benchmark (forward + backward of one batch of 32, the two paths
+interleaved, median of repeats) and per-layer timings show where the time
+goes; a compute floor puts it in perspective: CREPE-tiny's multiply-adds per
+series per epoch over the throughput of one of its own convolutions measured
+here. Float32 training is sensitive to rounding, so the plain path is also
+fitted with the series scaled by 1 +- 1e-6 on one dataset: the spread of its
+accuracies is what rounding alone does.
+
+Usage: python benchmarks/performance.py [--datasets GunPoint,ArrowHead,PigCVP] [--threads N]
+           [--spread-dataset ArrowHead] [--notes TEXT]
+Writes benchmarks/results/performance.json and prints a markdown table.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import voice2series
+from voice2series import V2SClassifier
+from voice2series.datasets import load_ucr
+from voice2series.program import InputProgram
+from voice2series.sources import CrepeSource, SplitBatch
+from voice2series.threads import available_cores
+from voice2series.training import ReprogrammedModel
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STEP_BATCH = 32
+
+
+def fit_and_score(dataset, amortise, amplitude=1.0):
+    """Fit seconds (CPU and wall), epochs and test accuracy of the default classifier on one path."""
+    X, y = load_ucr(dataset, "train")
+    X_test, y_test = load_ucr(dataset, "test")
+    params = {"resample": "fit"} if X.shape[-1] > CrepeSource.frame_length else {}
+    ReprogrammedModel.amortise = amortise
+    try:
+        clf = V2SClassifier(random_state=0, amplitude=amplitude, **params)
+        cpu, wall = time.process_time(), time.perf_counter()
+        clf.fit(X, y)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        ReprogrammedModel.amortise = True
+    return {
+        "fit_cpu_seconds": round(cpu, 2),
+        "fit_wall_seconds": round(wall, 2),
+        "epochs": len(clf.history_),
+        "cpu_seconds_per_epoch": round(cpu / len(clf.history_), 3),
+        "accuracy": round(float(clf.score(X_test, y_test)), 4),
+        "n_train": len(y),
+        "params": params,
+    }
+
+
+def step_times(repeats):
+    """Median seconds of one training step (batch of 32) on each path, interleaved."""
+    torch.manual_seed(0)
+    source = CrepeSource("tiny")
+    program = InputProgram(source.input_length, 150)
+    placed = program.place(torch.randn(STEP_BATCH, 150))
+    part = source.series_part(placed)
+
+    def plain():
+        program.delta.grad = None
+        source(program(placed)).sum().backward()
+
+    def amortised():
+        program.delta.grad = None
+        source(SplitBatch(part, program.shared_program())).sum().backward()
+
+    times = {"plain": [], "amortised": []}
+    for step in (plain, amortised):
+        step()  # warm-up
+    for _ in range(repeats):
+        for name, step in (("plain", plain), ("amortised", amortised)):
+            times[name].append(_timed(step))
+    return {name: round(statistics.median(values), 4) for name, values in times.items()}
+
+
+def layer_times(repeats):
+    """Median ms per convolution of CREPE-tiny, batch of 32: forward, and forward + input gradient.
+
+    Also the second convolution's input gradient computed as a forward
+    convolution with the transposed, flipped kernel (the same multiply-adds as
+    its forward pass), to show what autograd's transposed convolution costs.
+    """
+    source = CrepeSource("tiny")
+    return [_layer_times(index, conv, repeats) for index, conv in enumerate(source.convs)]
+
+
+def _layer_times(index, conv, repeats):
+    padding = (254, 254) if index == 0 else (31, 32)
+    # A frame of 1024 samples; each later layer sees half the previous one's
+    # time steps (max-pooling): 128, 64, 32, 16, 8.
+    length = 1024 if index == 0 else 256 >> index
+    x = torch.randn(STEP_BATCH, conv.in_channels, length, requires_grad=True)
+    gradient = torch.randn_like(conv(F.pad(x, padding)))
+    row = {
+        "layer": f"convs.{index}",
+        "input": list(x.shape),
+        "forward_ms": _median_ms(lambda: conv(F.pad(x, padding)), repeats),
+        "forward_and_input_gradient_ms": _median_ms(
+            lambda: torch.autograd.grad(conv(F.pad(x, padding)), x, gradient), repeats
+        ),
+    }
+    if index == 1:
+        flipped = conv.weight.transpose(0, 1).flip(-1).contiguous()
+        row["input_gradient_as_forward_conv_ms"] = _median_ms(
+            lambda: F.conv1d(F.pad(gradient, (32, 31)), flipped), repeats
+        )
+    return row
+
+
+def _median_ms(function, repeats):
+    function()
+    return round(1e3 * statistics.median(_timed(function) for _ in range(repeats)), 1)
+
+
+def multiply_adds_per_frame(source):
+    """Multiply-adds of each Conv1d/Linear of ``source`` on one 1024-sample frame."""
+    counts = {}
+
+    def count(name):
+        def hook(module, inputs, output):
+            per_output = module.in_features if isinstance(module, nn.Linear) else (
+                module.in_channels // module.groups * module.kernel_size[0]
+            )
+            counts[name] = output[0].numel() * per_output
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(count(name))
+        for name, module in source.named_modules()
+        if isinstance(module, nn.Conv1d | nn.Linear)
+    ]
+    with torch.no_grad():
+        source(torch.randn(1, source.input_length))
+    for handle in handles:
+        handle.remove()
+    return counts
+
+
+def conv_throughput(source, repeats):
+    """Best GMAC/s of CREPE-tiny's second convolution (its largest by work) on a batch of 32."""
+    conv = source.convs[1]
+    x = torch.randn(STEP_BATCH, conv.in_channels, 128)
+    with torch.no_grad():
+        conv(F.pad(x, (31, 32)))
+        best = min(_timed(lambda: conv(F.pad(x, (31, 32)))) for _ in range(repeats))
+    macs = STEP_BATCH * conv.out_channels * conv.in_channels * conv.kernel_size[0] * 128
+    return macs / best / 1e9
+
+
+def _timed(function):
+    """CPU seconds of one call (with one torch thread, its work; not other jobs' delays)."""
+    started = time.process_time()
+    function()
+    return time.process_time() - started
+
+
+def compute_floor(repeats):
+    """Multiply-adds per series per epoch on each path and the machine's conv throughput."""
+    source = CrepeSource("tiny")
+    per_layer = multiply_adds_per_frame(source)
+    forward = sum(per_layer.values())
+    first = per_layer["convs.0"]
+    # Weights are frozen: the backward pass computes input gradients only,
+    # as many multiply-adds as the forward pass. The amortised path skips the
+    # first layer both ways (its program part is once per batch, not per series).
+    return {
+        "forward_macs_per_frame": forward,
+        "first_layer_macs_per_frame": first,
+        "plain_macs_per_series_step": 2 * forward,
+        "amortised_macs_per_series_step": 2 * (forward - first),
+        "conv_gmacs_per_second": round(conv_throughput(source, repeats), 2),
+    }
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="GunPoint,ArrowHead,PigCVP")
+    parser.add_argument("--threads", type=int, default=available_cores())
+    parser.add_argument("--repeats", type=int, default=15, help="step micro-benchmark repeats")
+    parser.add_argument("--spread-dataset", default="ArrowHead",
+                        help="dataset of the rounding control ('' to skip)")
+    parser.add_argument("--notes", default="")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+
+    floor = compute_floor(args.repeats)
+    steps = step_times(args.repeats)
+    layers = layer_times(args.repeats)
+    print(json.dumps({"step_seconds": steps, **floor, "layers": layers}), flush=True)
+    rows = []
+    for dataset in args.datasets.split(","):
+        plain = fit_and_score(dataset, amortise=False)
+        amortised = fit_and_score(dataset, amortise=True)
+        rows.append({
+            "dataset": dataset,
+            "plain": plain,
+            "amortised": amortised,
+            "cpu_ratio": round(amortised["fit_cpu_seconds"] / plain["fit_cpu_seconds"], 3),
+            "wall_ratio": round(amortised["fit_wall_seconds"] / plain["fit_wall_seconds"], 3),
+        })
+        print(json.dumps(rows[-1]), flush=True)
+    spread = {}
+    if args.spread_dataset:
+        spread = {
+            "dataset": args.spread_dataset,
+            "plain_accuracy_with_amplitude": {
+                str(amplitude): fit_and_score(args.spread_dataset, False, amplitude)["accuracy"]
+                for amplitude in (1 + 1e-6, 1 - 1e-6)
+            },
+        }
+        print(json.dumps(spread), flush=True)
+
+    gmacs = floor["conv_gmacs_per_second"] * 1e9
+    for row in rows:
+        n_train = row["plain"]["n_train"]
+        row["floor_cpu_seconds_per_epoch"] = {
+            "plain": round(n_train * floor["plain_macs_per_series_step"] / gmacs, 3),
+            "amortised": round(n_train * floor["amortised_macs_per_series_step"] / gmacs, 3),
+        }
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": {
+            "nproc": os.cpu_count(),
+            "available_cores": available_cores(),
+            "cpu_model": cpu_model(),
+            "load_average_before": [round(value, 2) for value in load_before],
+            "load_average_after": [round(value, 2) for value in os.getloadavg()],
+        },
+        "torch": torch.__version__,
+        "voice2series": voice2series.__version__,
+        "threads": torch.get_num_threads(),
+        "classifier": "V2SClassifier(random_state=0), resample='fit' where series exceed 1024 samples",
+        "step_cpu_seconds_batch_32": {**steps, "ratio": round(steps["amortised"] / steps["plain"], 3)},
+        "compute_floor": floor,
+        "layer_ms_batch_32": layers,
+        "results": rows,
+        "rounding_spread": spread,
+        "notes": args.notes,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "performance.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+    print("\n| dataset | train series | epochs | plain fit CPU s | amortised fit CPU s | ratio (wall) "
+          "| plain acc | amortised acc |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        plain, amortised = row["plain"], row["amortised"]
+        print(f"| {row['dataset']} | {plain['n_train']} | {plain['epochs']} | {plain['fit_cpu_seconds']:.1f} | "
+              f"{amortised['fit_cpu_seconds']:.1f} | {row['cpu_ratio']:.2f} ({row['wall_ratio']:.2f}) | "
+              f"{plain['accuracy']:.3f} | {amortised['accuracy']:.3f} |")
+    print(f"\nstep (batch {STEP_BATCH}): plain {steps['plain'] * 1e3:.0f} ms, amortised "
+          f"{steps['amortised'] * 1e3:.0f} ms; written to {out}")
+
+
+if __name__ == "__main__":
+    main()
