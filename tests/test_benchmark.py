@@ -192,3 +192,31 @@ def test_report_mean_row_covers_only_datasets_every_method_ran(tmp_path):
     cells = [cell.strip() for cell in mean_line.strip("|").split("|")]
     assert cells[0] == "**mean** (2 datasets run by every method)"
     assert cells[2:4] == ["**0.700**", "**0.950**"]
+
+
+def test_resamples_extend_keys_and_resume_official_split_rows(tmp_path):
+    make_archive(tmp_path)
+    args = dict(methods="1nn-euclidean", ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    official = run_benchmark("Synth", tmp_path / "out", **args)
+    key = official.rows[0]["key"]
+    assert key.count("|") == 3 and benchmark.resample_of(official.rows[0]) == 0  # as before resamples
+    more = run_benchmark("Synth", tmp_path / "out", resamples=3, **args)
+    assert (more.n_resumed, more.n_new) == (1, 2)
+    assert [benchmark.resample_of(r) for r in more.rows] == [0, 1, 2]
+    assert [r["key"] for r in more.rows] == [key, f"{key}|r1", f"{key}|r2"]
+    report = more.report_path.read_text()
+    assert "3 resamples per dataset" in report and "redux 1NN-DTW 30 res." in report
+    with pytest.raises(ValueError, match="resamples must be at least 1"):
+        run_benchmark("Synth", tmp_path / "out", resamples=0, **args)
+
+
+def test_units_run_longest_first(tmp_path):
+    make_archive(tmp_path, "Small", n=6, length=20)
+    make_archive(tmp_path, "Large", n=30, length=200, seed=1)
+    data = {name: benchmark.load_dataset(name, ucr_root=tmp_path, download=False) for name in ("Small", "Large")}
+    units = benchmark._plan(data, ["1nn-euclidean", "1nn-dtw"], 1, {})
+    ordered = benchmark._longest_first([(u, "", "") for u in units], data)
+    assert [(u.dataset, u.method) for u, _, _ in ordered][:1] == [("Large", "1nn-dtw")]
+    model, shapes = benchmark.default_model(), {name: benchmark._shape(d) for name, d in data.items()}
+    seconds = [model.predict(u.method, shapes[u.dataset]) for u, _, _ in ordered]
+    assert seconds == sorted(seconds, reverse=True)

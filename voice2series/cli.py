@@ -227,7 +227,25 @@ def _add_bench_parser(commands):
     bench.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for V2S and MiniRocket")
     bench.add_argument("--out", default="bench-results", help="output folder (results.csv, report.md)")
     bench.add_argument("--n-jobs", type=int, default=1, help="parallel work units (-1: one per core)")
+    bench.add_argument(
+        "--resamples", type=int, default=1,
+        help="resamples 0..N-1 per dataset: 0 is the official split, i > 0 a stratified shuffle seeded by i",
+    )
     _add_quiet(bench)
+    engine = bench.add_argument_group("where the units run (docs/cluster.md)")
+    engine.add_argument(
+        "--backend", choices=["loky", "dask"], default="loky",
+        help="loky: --n-jobs local processes; dask: a Dask cluster (pip install 'voice2series[cluster]')",
+    )
+    engine.add_argument(
+        "--scheduler", default=None,
+        help="Dask scheduler address, e.g. tcp://HOST:8786 (default with --backend dask: a local "
+        "cluster of --n-jobs worker processes)",
+    )
+    engine.add_argument(
+        "--plan", action="store_true",
+        help="print the projected core-hours per method and the wall time on --n-jobs workers; run nothing",
+    )
     data = bench.add_argument_group("data")
     data.add_argument("--ucr-root", default=None, help="local UCR archive folder (default: $VOICE2SERIES_UCR_ROOT)")
     data.add_argument("--no-download", action="store_true", help="never try to download")
@@ -392,8 +410,26 @@ def _bench(args):
         return _bench_run(args)
 
 
+def _bench_plan(args):
+    from .benchmark import expand_datasets
+    from .cost_model import format_plan, plan
+
+    names = expand_datasets(args.datasets)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    params = _bench_params(args)
+    result = plan(names, methods, seeds=args.seeds, resamples=args.resamples, v2s_params=params,
+                  workers=max(1, args.n_jobs))
+    print("\n".join(format_plan(result, len(names), args.seeds, args.resamples)))
+    return 0
+
+
 def _bench_run(args):
+    if args.scheduler and args.backend != "dask":
+        print("error: --scheduler needs --backend dask.", file=sys.stderr)
+        return 2
     try:
+        if args.plan:
+            return _bench_plan(args)
         result = run_benchmark(
             args.datasets,
             args.out,
@@ -407,6 +443,9 @@ def _bench_run(args):
             skip_missing=args.skip_missing,
             quiet=_progress(args) != "bar",
             log=_bench_log(args),
+            resamples=args.resamples,
+            backend=args.backend,
+            backend_params={"scheduler": args.scheduler} if args.scheduler else None,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
