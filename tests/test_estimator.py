@@ -132,7 +132,7 @@ def test_input_program_options_train(small_xy, params):
     X, y = small_xy
     clf = tiny_classifier(max_epochs=1, **params).fit(X, y)
     assert clf.predict(X).shape == (24,)
-    expected_zeros = {"segments": 3 * 30, "resample": 1024 if params.get("resample") == "fit" else 64}
+    expected_zeros = {"segments": 3 * 30, "resample": 512 if params.get("resample") == "fit" else 64}
     key = "segments" if "segments" in params else "resample"
     assert int((clf.mask_ == 0).sum()) == expected_zeros[key]
 

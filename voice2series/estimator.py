@@ -83,10 +83,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     placement : {"start", "centre"}, default="start"
         Where each copy sits inside its segment.
     resample : None, "fit", "auto" or int, default=None
-        ``None`` keeps the series as is (an error if it does not fit);
-        ``"fit"`` stretches or shrinks it to fill its segment; ``"auto"``
-        keeps it when it fits and shrinks it to its segment when it does not;
-        an int is the target length.
+        ``None`` keeps the series as is; ``"fit"`` stretches or shrinks it
+        to half its segment; ``"auto"`` keeps it when it takes at most half
+        its segment and shrinks it to half when it is longer; an int is the
+        target length. The program always keeps room: a resampled series
+        takes at most half of its segment (until round 2, ``"fit"`` filled
+        the whole segment and left the program nothing), and a length that
+        leaves the program less than a quarter of the waveform is refused
+        (see :func:`voice2series.program.series_length_in_waveform`).
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
     amplitude : float, default=1.0
@@ -195,6 +199,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         own mask).
     mask_ : ndarray of shape (input_length,)
         1 where the program acts, 0 where the series sits.
+    program_fraction_ : float
+        Share of the waveform's samples where the program acts (mean of
+        ``mask_``); at least 0.25 by construction.
     mapping_ : ndarray of shape (n_classes, n_source_outputs)
         Weight of each source output in each class score.
     history_ : list of dict
@@ -469,6 +476,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def mask_(self):
         """1 where the program acts, 0 where the series sits, ``(input_length,)``."""
         return self.model_.program.mask.cpu().numpy().astype(np.float64)
+
+    @property
+    def program_fraction_(self):
+        """Share of waveform samples where the program acts (the mean of ``mask_``)."""
+        return float(self.mask_.mean())
 
     @property
     def mapping_(self):
