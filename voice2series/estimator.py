@@ -23,6 +23,7 @@ from .sources import AcousticSource, source_names
 from .training import (
     FINETUNES,
     LR_SCHEDULES,
+    READOUTS,
     TRAININGS,
     build_model,
     calibrate_mapping,
@@ -75,6 +76,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Bayesian-guided probabilistic mapping, recomputed every
         ``mapping_update_every`` epochs (Cai et al. 2024); see
         ``docs/variants.md``.
+    readout : {"logits", "inner", "both"}, default="logits"
+        What of the frozen source the mapping reads. ``"logits"``: its
+        outputs (the paper's setting). ``"inner"``: per-channel statistics
+        (mean, max, smooth share of positive values) of every inner block's
+        pre-activation output, pooled over time
+        (:meth:`voice2series.sources.CrepeSource.frame_features`); the program
+        is trained through them. ``"both"``: the outputs and the inner
+        statistics side by side. ``"inner"`` and ``"both"`` go beyond the
+        paper's output-only mapping; they need ``mapping="linear"`` and a
+        source that exposes its inner layers (CREPE).
     outputs_per_class : int, optional
         Source outputs per class for the many-to-one mappings; default
         ``n_outputs // n_classes`` for random/sequential, 1 for flm/ilm.
@@ -226,6 +237,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "source": [StrOptions(set(source_names())), HasMethods(["forward", "freeze"])],
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
+        "readout": [StrOptions(set(READOUTS))],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "segments": [Interval(Integral, 1, None, closed="left")],
         "placement": [StrOptions(set(PLACEMENTS))],
@@ -264,6 +276,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         *,
         input_length=None,
         mapping="linear",
+        readout="logits",
         outputs_per_class=None,
         segments=1,
         placement="start",
@@ -298,6 +311,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.source = source
         self.input_length = input_length
         self.mapping = mapping
+        self.readout = readout
         self.outputs_per_class = outputs_per_class
         self.segments = segments
         self.placement = placement
@@ -440,6 +454,17 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"train_program=False leaves nothing to train with mapping={self.mapping!r}; use "
                 "mapping='linear' (a head on the source outputs) or a finetune scope."
+            )
+        if self.readout != "logits" and self.mapping != "linear":
+            raise ValueError(
+                f"readout={self.readout!r} gives the source's inner statistics, which have no "
+                f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
+                "mapping='linear' with it, or readout='logits'."
+            )
+        if self.readout == "inner" and self.finetune == "last":
+            raise ValueError(
+                "finetune='last' tunes the source's output layer, which readout='inner' does not "
+                "read; use readout='both' or 'logits', or finetune='all'."
             )
         if self.query_budget is not None and not black_box:
             raise ValueError(

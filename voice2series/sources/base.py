@@ -34,6 +34,13 @@ class AcousticSource(nn.Module):
         Whether gradients reach the input waveform. A source that is only a
         function (a remote API, see :func:`from_function`) is not, and can
         only be reprogrammed with ``training="black-box"``.
+    readouts : tuple of str
+        What the source can output (:meth:`with_readout`): ``"logits"`` (its
+        output layer) for every source; a source that can also expose its
+        inner layers (CREPE) adds ``"inner"`` and ``"both"``.
+    output_groups : torch.Tensor of shape (n_outputs,) or None
+        Optional: which outputs are on a comparable scale (the linear head
+        standardises each group with its own floor). None: all of them.
     """
 
     name: str = "source"
@@ -41,6 +48,29 @@ class AcousticSource(nn.Module):
     input_length: int
     n_outputs: int
     differentiable: bool = True
+    readouts = ("logits",)
+    output_groups = None
+
+    def with_readout(self, readout):
+        """This source with the given readout (optional capability).
+
+        Sources with an inner readout override this; the base class only
+        has its logits.
+
+        Parameters
+        ----------
+        readout : {"logits", "inner", "both"}
+
+        Returns
+        -------
+        AcousticSource
+        """
+        if readout == "logits":
+            return self
+        raise ValueError(
+            f"The {self.name!r} source has no {readout!r} readout (only its outputs); use "
+            "readout='logits', or a source that exposes its inner layers (crepe-tiny, crepe-full)."
+        )
 
     def freeze(self):
         """Stop gradients to the parameters and switch to evaluation mode."""
