@@ -99,3 +99,27 @@ def test_a_length_that_leaves_the_program_too_little_room_is_refused_with_the_fi
     with pytest.raises(ValueError, match="resample='auto'"):
         series_length_in_waveform(n_timepoints, 1024, resample=resample)
     assert series_length_in_waveform(24, 1024, resample=768) == 768  # a quarter left: accepted
+
+
+@pytest.mark.parametrize("readout", ["logits", "inner"])
+def test_the_program_acts_on_the_source_exactly_where_the_mask_is_one(readout):
+    """A broken program (mask inverted, delta detached, the series overwritten)
+    fails here: delta must change what the frozen source outputs, and the
+    gradient must reach every sample of delta the mask leaves free and none
+    under the series."""
+    from voice2series.sources import CrepeSource
+
+    source = CrepeSource("tiny", readout=readout)
+    program = InputProgram(1024, 150, placement="centre")
+    placed = program.place(_series(n=2, length=150))
+    before = source(program(placed)).detach()
+    with torch.no_grad():
+        program.delta.normal_(generator=torch.Generator().manual_seed(1))
+    outputs = source(program(placed))
+    assert (outputs.detach() - before).abs().max() > 1e-3
+    weights = torch.randn(outputs.shape, generator=torch.Generator().manual_seed(2))
+    (outputs * weights).sum().backward()
+    grad = program.delta.grad
+    free = program.mask.bool()
+    assert torch.all(grad[~free] == 0)
+    assert torch.all(grad[free] != 0), f"{int((grad[free] == 0).sum())} free samples get no gradient"
