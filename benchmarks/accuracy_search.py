@@ -94,6 +94,17 @@ CONFIGS = {
         "resample": 1536,
         "placement": "centre",
     },
+    # Round 2 (issue 15), after the rule change that leaves the program at
+    # least half the waveform; max_epochs=30 to keep the search small (2 CPU
+    # cores shared). Each has a delta = 0 twin (train_program=False): a
+    # linear probe of the same readout, the control for the program.
+    "r2-logits": {"max_epochs": 30},
+    "r2-logits-d0": {"max_epochs": 30, "train_program": False},
+    "r2-inner": {"max_epochs": 30, "readout": "inner"},
+    "r2-inner-d0": {"max_epochs": 30, "readout": "inner", "train_program": False},
+    "r2-both": {"max_epochs": 30, "readout": "both"},
+    "r2-both-d0": {"max_epochs": 30, "readout": "both", "train_program": False},
+    "r2-inner-lr0.003": {"max_epochs": 30, "readout": "inner", "learning_rate": 0.003},
 }
 
 

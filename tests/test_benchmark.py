@@ -27,7 +27,7 @@ def test_cli_bench_end_to_end_on_a_bundled_dataset(tmp_path):
     out = tmp_path / "out"
     completed = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "bench", "--datasets", "Coffee",
-         "--methods", "v2s,1nn-euclidean", "--seeds", "1", "--epochs", "1", "--out", str(out), "--quiet"],
+         "--methods", "v2s,1nn-euclidean", "--seeds", "1", "--max-epochs", "1", "--out", str(out), "--quiet"],
         capture_output=True, text=True, cwd=tmp_path,  # not the repository: no cwd-relative files
     )
     assert completed.returncode == 0, completed.stderr
@@ -46,7 +46,8 @@ def test_cli_bench_end_to_end_on_a_bundled_dataset(tmp_path):
     assert cells[3] == f"{float(rows[1]['accuracy']):.3f}"
     assert cells[4:] == ["1.000"] * 5  # published Coffee numbers, from the shipped tables
     assert "seeds 0" in report and "training split only" in report
-    assert "Coffee v2s seed 0: accuracy" in completed.stderr and "%|" not in completed.stderr
+    logged = completed.stdout + completed.stderr
+    assert "2 new and 0 resumed rows" in logged and "%|" not in logged
 
 
 def report_cells(report, dataset):
@@ -109,6 +110,25 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
     changed = run_benchmark("Synth", out, **{**args, "v2s_params": {**FAST_V2S, "max_epochs": 2}})
     assert (changed.n_resumed, changed.n_new) == (1, 2)
     assert len(read_csv(out / "results.csv")) == 5 and len(changed.rows) == 3
+
+
+def test_a_results_file_from_before_round_2_resumes_with_an_empty_program_fraction(tmp_path):
+    path = tmp_path / "results.csv"
+    legacy = COLUMNS[:-1]
+    row = ["Coffee", "1nn-euclidean", "", "1.0", "1.0", "0", "0", "0", "1", "28", "28", "286", "2", "1", "x",
+           "{}", "Coffee|1nn-euclidean|-|abc", "0.1.0", "sklearn", "2026-01-01"]
+    path.write_text(",".join(legacy) + "\n" + ",".join(row) + "\n")
+    (read,) = read_results(path)
+    assert read["key"] == "Coffee|1nn-euclidean|-|abc" and read["program_fraction"] == ""
+    assert read_csv(path) == [read]  # rewritten with the new column
+
+
+def test_rows_record_the_share_of_the_waveform_the_program_acts_on(tmp_path):
+    make_archive(tmp_path)
+    result = run_benchmark("Synth", tmp_path / "out", methods=["v2s", "1nn-euclidean"], v2s_params=FAST_V2S,
+                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    fractions = {row["method"]: row["program_fraction"] for row in result.rows}
+    assert fractions["1nn-euclidean"] == "" and 0.25 <= float(fractions["v2s"]) < 1
 
 
 def test_corruption_before_the_last_line_is_refused(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from voice2series.program import InputProgram, resample_series, segment_offsets
+from voice2series.program import InputProgram, resample_series, segment_offsets, series_length_in_waveform
 
 
 def _series(n=3, length=20, seed=0):
@@ -82,3 +82,44 @@ def test_sinc_resampling_gives_the_target_length_and_keeps_a_slow_sine():
     expected = torch.sin(2 * np.pi * 2 * torch.arange(1024) / 1024)
     # Away from the edges the band-limited interpolation is exact to ~1e-3.
     torch.testing.assert_close(resampled[0, 100:-100], expected[100:-100], atol=2e-3, rtol=0)
+
+
+@pytest.mark.parametrize("resample", ["fit", "auto"])
+@pytest.mark.parametrize("n_timepoints, segments, n_channels", [(24, 1, 1), (1460, 1, 1), (2000, 3, 2), (5000, 1, 1)])
+def test_a_resampled_series_always_leaves_the_program_half_of_the_waveform(resample, n_timepoints, segments,
+                                                                            n_channels):
+    length = series_length_in_waveform(n_timepoints, 1024, segments=segments, n_channels=n_channels,
+                                       resample=resample)
+    program = InputProgram(1024, length, segments=segments, n_channels=n_channels)
+    assert program.mask.mean() >= 0.5
+
+
+@pytest.mark.parametrize("resample, n_timepoints", [(1024, 24), (900, 24), (None, 1000)])
+def test_a_length_that_leaves_the_program_too_little_room_is_refused_with_the_fix(resample, n_timepoints):
+    with pytest.raises(ValueError, match="resample='auto'"):
+        series_length_in_waveform(n_timepoints, 1024, resample=resample)
+    assert series_length_in_waveform(24, 1024, resample=768) == 768  # a quarter left: accepted
+
+
+@pytest.mark.parametrize("readout", ["logits", "inner"])
+def test_the_program_acts_on_the_source_exactly_where_the_mask_is_one(readout):
+    """A broken program (mask inverted, delta detached, the series overwritten)
+    fails here: delta must change what the frozen source outputs, and the
+    gradient must reach every sample of delta the mask leaves free and none
+    under the series."""
+    from voice2series.sources import CrepeSource
+
+    source = CrepeSource("tiny", readout=readout)
+    program = InputProgram(1024, 150, placement="centre")
+    placed = program.place(_series(n=2, length=150))
+    before = source(program(placed)).detach()
+    with torch.no_grad():
+        program.delta.normal_(generator=torch.Generator().manual_seed(1))
+    outputs = source(program(placed))
+    assert (outputs.detach() - before).abs().max() > 1e-3
+    weights = torch.randn(outputs.shape, generator=torch.Generator().manual_seed(2))
+    (outputs * weights).sum().backward()
+    grad = program.delta.grad
+    free = program.mask.bool()
+    assert torch.all(grad[~free] == 0)
+    assert torch.all(grad[free] != 0), f"{int((grad[free] == 0).sum())} free samples get no gradient"

@@ -151,24 +151,26 @@ def test_bad_member_params(kwargs, match):
         make_ensemble(**kwargs)
 
 
-def test_resample_auto_keeps_series_that_fit_and_shrinks_the_others():
+def test_resample_auto_keeps_series_up_to_half_a_segment_and_shrinks_the_others():
     def length(n_timepoints, n_channels):
         return series_length_in_waveform(n_timepoints, 1024, segments=2, n_channels=n_channels, resample="auto")
 
-    assert length(300, 1) == 300
-    assert length(600, 1) == 512
-    assert length(300, 2) == 256  # two channels, two copies each
-    assert series_length_in_waveform(1460, 1024, resample="auto") == 1024  # ACSF1
+    assert length(200, 1) == 200
+    assert length(300, 1) == 256  # longer than half its 512-sample segment
+    assert length(100, 2) == 100
+    assert length(300, 2) == 128  # two channels, two copies each: 256-sample segments
+    assert series_length_in_waveform(1460, 1024, resample="auto") == 512  # ACSF1
     assert series_length_in_waveform(24, 1024, resample=100) == 100
-    assert series_length_in_waveform(24, 1024, resample="fit") == 1024
+    assert series_length_in_waveform(24, 1024, resample="fit") == 512  # "fit" fills half
 
 
-def test_resample_auto_fits_a_series_too_long_for_the_source(small_xy):
+def test_resample_auto_leaves_the_program_half_of_a_series_too_long_for_the_source(small_xy):
     X, y = small_xy
     long_X = np.repeat(X, 40, axis=1)  # 1200 samples > CREPE's 1024
     clf = tiny_classifier(resample="auto", max_epochs=1).fit(long_X, y)
     assert clf.predict(long_X).shape == (len(y),)
-    assert clf.mask_.sum() == 0  # the shrunk series fills the whole input
+    assert clf.mask_.sum() == 512  # the series is shrunk to half the input
+    assert clf.program_fraction_ == 0.5
 
 
 def test_presets_build_the_documented_estimators():

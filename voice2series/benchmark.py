@@ -64,8 +64,11 @@ COLUMNS = [
     "dataset", "method", "seed", "accuracy", "balanced_accuracy", "fit_seconds",
     "predict_seconds", "warmup_seconds", "peak_rss_mb", "n_train", "n_test",
     "n_timepoints", "n_classes", "threads", "data_origin", "config", "key",
-    "voice2series_version", "backend", "finished_at",
+    "voice2series_version", "backend", "finished_at", "program_fraction",
 ]
+# Results files written before round 2 lack the last column; their rows are
+# read with it empty, so a new run can resume (and extend) them.
+_LEGACY_COLUMNS = COLUMNS[:-1]
 _DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -291,6 +294,7 @@ def _run_unit(unit, data, threads, key, config):
         "voice2series_version": __version__,
         "backend": backend,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "program_fraction": _program_fraction(estimator),
     }
 
 
@@ -339,7 +343,10 @@ def read_results(path):
     if len(lines) == 1 and not lines[0].endswith("\n"):
         path.write_text("")  # killed while writing the header
         return []
-    if next(csv.reader([lines[0]])) != COLUMNS:
+    header = next(csv.reader([lines[0]]))
+    if header == _LEGACY_COLUMNS:
+        lines = _upgrade_legacy(path, lines)
+    elif header != COLUMNS:
         raise ValueError(f"{path} is not a results file of this version (columns differ); choose another --out.")
     # Parse line by line: a cut-off quoted field must not swallow the lines after it.
     body = [(line, next(csv.reader([line]), [])) for line in lines[1:]]
@@ -358,6 +365,26 @@ def read_results(path):
         body = body[:-1]
         path.write_text(lines[0] + "".join(line for line, _ in body))
     return [dict(zip(COLUMNS, row)) for _, row in body]
+
+
+def _upgrade_legacy(path, lines):
+    """Rewrite a pre-round-2 results file with an empty ``program_fraction`` column."""
+    upgraded = [",".join(COLUMNS) + "\n"]
+    for line in lines[1:]:
+        row = next(csv.reader([line]), [])
+        if line.endswith("\n") and len(row) == len(_LEGACY_COLUMNS):
+            line = line[:-1] + ",\n"
+        upgraded.append(line)
+    path.write_text("".join(upgraded))
+    return upgraded
+
+
+def _program_fraction(estimator):
+    """Share of the waveform the fitted program acts on ("" for a baseline);
+    the mean over the members of an ensemble."""
+    members = list(getattr(estimator, "estimators_", [estimator]))
+    fractions = [m.program_fraction_ for m in members if hasattr(m, "program_fraction_")]
+    return f"{np.mean(fractions):.4f}" if fractions else ""
 
 
 def _valid(row):

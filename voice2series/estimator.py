@@ -23,6 +23,7 @@ from .sources import AcousticSource, source_names
 from .training import (
     FINETUNES,
     LR_SCHEDULES,
+    READOUTS,
     TRAININGS,
     build_model,
     calibrate_mapping,
@@ -75,6 +76,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Bayesian-guided probabilistic mapping, recomputed every
         ``mapping_update_every`` epochs (Cai et al. 2024); see
         ``docs/variants.md``.
+    readout : {"logits", "inner", "both"}, default="logits"
+        What of the frozen source the mapping reads. ``"logits"``: its
+        outputs (the paper's setting). ``"inner"``: per-channel statistics
+        (mean, max, smooth share of positive values) of every inner block's
+        pre-activation output, pooled over time
+        (:meth:`voice2series.sources.CrepeSource.frame_features`); the program
+        is trained through them. ``"both"``: the outputs and the inner
+        statistics side by side. ``"inner"`` and ``"both"`` go beyond the
+        paper's output-only mapping; they need ``mapping="linear"`` and a
+        source that exposes its inner layers (CREPE).
     outputs_per_class : int, optional
         Source outputs per class for the many-to-one mappings; default
         ``n_outputs // n_classes`` for random/sequential, 1 for flm/ilm.
@@ -83,10 +94,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     placement : {"start", "centre"}, default="start"
         Where each copy sits inside its segment.
     resample : None, "fit", "auto" or int, default=None
-        ``None`` keeps the series as is (an error if it does not fit);
-        ``"fit"`` stretches or shrinks it to fill its segment; ``"auto"``
-        keeps it when it fits and shrinks it to its segment when it does not;
-        an int is the target length.
+        ``None`` keeps the series as is; ``"fit"`` stretches or shrinks it
+        to half its segment; ``"auto"`` keeps it when it takes at most half
+        its segment and shrinks it to half when it is longer; an int is the
+        target length. The program always keeps room: a resampled series
+        takes at most half of its segment (until round 2, ``"fit"`` filled
+        the whole segment and left the program nothing), and a length that
+        leaves the program less than a quarter of the waveform is refused
+        (see :func:`voice2series.program.series_length_in_waveform`).
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
     amplitude : float, default=1.0
@@ -195,6 +210,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         own mask).
     mask_ : ndarray of shape (input_length,)
         1 where the program acts, 0 where the series sits.
+    program_fraction_ : float
+        Share of the waveform's samples where the program acts (mean of
+        ``mask_``); at least 0.25 by construction.
     mapping_ : ndarray of shape (n_classes, n_source_outputs)
         Weight of each source output in each class score.
     history_ : list of dict
@@ -219,6 +237,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "source": [StrOptions(set(source_names())), HasMethods(["forward", "freeze"])],
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
+        "readout": [StrOptions(set(READOUTS))],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "segments": [Interval(Integral, 1, None, closed="left")],
         "placement": [StrOptions(set(PLACEMENTS))],
@@ -257,6 +276,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         *,
         input_length=None,
         mapping="linear",
+        readout="logits",
         outputs_per_class=None,
         segments=1,
         placement="start",
@@ -291,6 +311,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.source = source
         self.input_length = input_length
         self.mapping = mapping
+        self.readout = readout
         self.outputs_per_class = outputs_per_class
         self.segments = segments
         self.placement = placement
@@ -434,6 +455,17 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"train_program=False leaves nothing to train with mapping={self.mapping!r}; use "
                 "mapping='linear' (a head on the source outputs) or a finetune scope."
             )
+        if self.readout != "logits" and self.mapping != "linear":
+            raise ValueError(
+                f"readout={self.readout!r} gives the source's inner statistics, which have no "
+                f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
+                "mapping='linear' with it, or readout='logits'."
+            )
+        if self.readout == "inner" and self.finetune == "last":
+            raise ValueError(
+                "finetune='last' tunes the source's output layer, which readout='inner' does not "
+                "read; use readout='both' or 'logits', or finetune='all'."
+            )
         if self.query_budget is not None and not black_box:
             raise ValueError(
                 "query_budget limits black-box training; pass training='black-box' with it, "
@@ -469,6 +501,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def mask_(self):
         """1 where the program acts, 0 where the series sits, ``(input_length,)``."""
         return self.model_.program.mask.cpu().numpy().astype(np.float64)
+
+    @property
+    def program_fraction_(self):
+        """Share of waveform samples where the program acts (the mean of ``mask_``)."""
+        return float(self.mask_.mean())
 
     @property
     def mapping_(self):

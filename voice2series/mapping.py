@@ -69,19 +69,30 @@ class LinearMapping(nn.Linear):
         self.register_buffer("shift", torch.zeros(in_features))
         self.register_buffer("scale", torch.ones(in_features))
 
-    def calibrate(self, source_scores):
+    def calibrate(self, source_scores, groups=None):
         """Standardise each source output with these scores' mean and std.
 
         Parameters
         ----------
         source_scores : torch.Tensor of shape (n_series, in_features)
             Source logits of the training series through the initial program.
+        groups : torch.Tensor of int, shape (in_features,), optional
+            Outputs on a comparable scale (a source's ``output_groups``, e.g.
+            one statistic of one inner layer); the floor on the scale is set
+            per group. None: one group.
         """
         self.shift.copy_(source_scores.mean(dim=0))
         # The floor keeps outputs that barely vary over the training data
         # (a short series moves few samples of the waveform) from being blown
         # up once the program starts to move them.
-        floor = 0.1 * float(source_scores.std()) + 1e-6
+        if groups is None:
+            floor = 0.1 * float(source_scores.std()) + 1e-6
+        else:
+            groups = torch.as_tensor(groups, device=source_scores.device)
+            floor = torch.zeros(source_scores.shape[1], device=source_scores.device)
+            for group in torch.unique(groups):
+                members = groups == group
+                floor[members] = 0.1 * float(source_scores[:, members].std()) + 1e-6
         self.scale.copy_(source_scores.std(dim=0).clamp_min(floor))
 
     def forward(self, source_scores):

@@ -22,6 +22,8 @@ from torch import nn
 
 __all__ = [
     "INTERPOLATIONS",
+    "MAX_SERIES_SHARE",
+    "MIN_PROGRAM_SHARE",
     "PLACEMENTS",
     "RESAMPLE_RULES",
     "InputProgram",
@@ -37,11 +39,24 @@ INTERPOLATIONS = ("linear", "sinc")
 RESAMPLE_RULES = ("fit", "auto")
 
 
+# A series never takes more than this share of its segment when it is
+# resampled ("fit", or "auto" for a series that does not fit): the rest is
+# the program's. Before round 2, "fit" filled the whole segment, which left
+# the program no sample to act on (mask all zero).
+MAX_SERIES_SHARE = 0.5
+# The least share of the waveform any configuration must leave to the
+# program; an explicit length (or resample=None) that leaves less is refused.
+MIN_PROGRAM_SHARE = 0.25
+
+
 def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_channels=1, resample=None):
     """Length a series gets in the waveform: the one resample rule.
 
-    Each of the ``segments * n_channels`` copies gets a segment of
-    ``input_length // (segments * n_channels)`` samples.
+    Each of the ``k = segments * n_channels`` copies gets a segment of
+    ``input_length // k`` samples. A resampled series takes at most
+    ``MAX_SERIES_SHARE`` (half) of its segment, so the program always keeps
+    at least half of the waveform; a length that leaves the program less
+    than ``MIN_PROGRAM_SHARE`` (a quarter) of the waveform is refused.
 
     Parameters
     ----------
@@ -52,29 +67,53 @@ def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_chann
     segments, n_channels : int
         Copies of the series, and channels per copy.
     resample : None, "fit", "auto" or int
-        ``None``: keep the length (the program refuses a series that does not
-        fit); ``"fit"``: fill the segment; ``"auto"``: keep the length when it
-        fits, fill the segment when it does not; an int: that length.
+        ``None``: keep the length; ``"fit"``: stretch or shrink to half the
+        segment (``floor(MAX_SERIES_SHARE * segment)``; until round 2 "fit"
+        filled the whole segment); ``"auto"``: keep the length when it is at
+        most half the segment, shrink it to half the segment when it is
+        longer; an int: that length.
 
     Returns
     -------
     int
 
+    Raises
+    ------
+    ValueError
+        When the series copies would leave the program less than
+        ``MIN_PROGRAM_SHARE`` of the waveform.
+
     Examples
     --------
     >>> series_length_in_waveform(1500, 1024, resample="auto")
-    1024
-    >>> series_length_in_waveform(300, 1024, segments=2, resample="auto")
+    512
+    >>> series_length_in_waveform(300, 1024, resample="auto")
     300
-    >>> series_length_in_waveform(300, 1024, segments=2, n_channels=2, resample="auto")
+    >>> series_length_in_waveform(300, 1024, segments=2, resample="auto")
     256
+    >>> series_length_in_waveform(24, 1024, resample="fit")
+    512
     """
-    segment = input_length // (segments * n_channels)
-    if resample is None or (resample == "auto" and n_timepoints <= segment):
-        return int(n_timepoints)
+    copies = segments * n_channels
+    segment = input_length // copies
+    longest = max(int(MAX_SERIES_SHARE * segment), 1)
     if resample in RESAMPLE_RULES:
-        return int(segment)
-    return int(resample)
+        length = longest if resample == "fit" or n_timepoints > longest else int(n_timepoints)
+    else:
+        length = int(n_timepoints if resample is None else resample)
+    share = 1.0 - copies * length / input_length
+    if length <= segment and share < MIN_PROGRAM_SHARE:
+        given = "resample=None (the series as it is)" if resample is None else f"resample={resample!r}"
+        raise ValueError(
+            f"{given} puts {copies} series cop{'y' if copies == 1 else 'ies'} of {length} samples "
+            f"into the {input_length}-sample source input, leaving the input program "
+            f"{max(share, 0.0):.0%} of the waveform (at least {MIN_PROGRAM_SHARE:.0%} needed, or "
+            f"the program has nothing to act on). Pass resample='auto' (series up to "
+            f"{longest} samples per copy), an int of at most "
+            f"{int((1 - MIN_PROGRAM_SHARE) * input_length / copies)}, fewer segments, or a longer "
+            "input_length."
+        )
+    return length
 
 
 def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):

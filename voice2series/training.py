@@ -22,6 +22,7 @@ __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
     "FINETUNES",
     "LR_SCHEDULES",
+    "READOUTS",
     "TRAININGS",
     "ReprogrammedModel",
     "SeriesCache",
@@ -40,6 +41,8 @@ __all__ = [
 LR_SCHEDULES = ("constant", "cosine")
 TRAININGS = ("white-box", "black-box")
 FINETUNES = ("none", "last", "all")
+# What of the source the mapping reads (AcousticSource.with_readout).
+READOUTS = ("logits", "inner", "both")
 # With fewer training series, early_stopping="auto" trains on all of them.
 AUTO_EARLY_STOPPING_MIN_SERIES = 200
 
@@ -204,7 +207,7 @@ def build_model(params, series_shape, n_classes, rng):
     """
     n_channels, n_timepoints = series_shape
     options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
-    source = get_source(params["source"], **options)
+    source = get_source(params["source"], **options).with_readout(params["readout"])
     if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
         source = copy.deepcopy(source)
     source.unfreeze(params["finetune"])
@@ -286,7 +289,8 @@ def validation_split(placed, targets, validation_fraction, rng):
 def calibrate_mapping(model, placed, batch_size):
     """Let a mapping that standardises its input (the linear head) see the training data once."""
     if hasattr(model.mapping, "calibrate"):
-        model.mapping.calibrate(source_outputs(model, placed, batch_size))
+        groups = getattr(model.source, "output_groups", None)
+        model.mapping.calibrate(source_outputs(model, placed, batch_size), groups)
 
 
 class SeriesCache:

