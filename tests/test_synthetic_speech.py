@@ -40,7 +40,7 @@ def test_corpus_has_the_declared_classes_and_shapes(tiny):
     spoken_by_held_out = np.array([v.partition("+")[2] == held_out for v in tiny.voices[~silent]])
     assert (tiny.validation[~silent] == spoken_by_held_out).all()
     assert json.loads(json.dumps(tiny.recipe))["classes"] == tiny.classes
-    waves, labels, classes, validation = tiny.clips
+    _, _, classes, validation = tiny.clips
     assert classes == tiny.classes and validation is tiny.validation
 
 

@@ -374,7 +374,7 @@ def pretrain(
         :func:`synthetic_checkpoint_path` with ``synthetic=True``.
     epochs : int, optional
         Defaults to 20, or to 6 with ``synthetic=True`` (the shipped
-        stand-in's setting: about 15 minutes on one CPU thread).
+        stand-in's setting: about 17 CPU minutes with the synthesis, one thread).
     batch_size, learning_rate : training settings (Adam).
     input_length : int, default=16000
         Clips are zero-padded or cut to this many samples.

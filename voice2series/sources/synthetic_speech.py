@@ -7,7 +7,7 @@ human recordings: a model trained on it recognises real speech far less well
 than one trained on Speech Commands (see ``benchmarks/attrnn_synth_real_speech.py``).
 
 Recipe (:func:`synthesize_keywords`): each word is rendered by espeak-ng in
-many voices (8 English accents x about 95 voice variants), speeds and
+many voices (8 English accents x 98 voice variants), speeds and
 pitches; each rendering is reused for ``clips_per_rendering`` clips that
 differ by their augmentations, applied in numpy: a vocal-tract/tempo warp
 (the 22,050 Hz waveform read at a slightly different rate, then resampled
@@ -332,7 +332,7 @@ def synthesize_keywords(
         )
     classes = words + ([SILENCE] if silence else []) + ([UNKNOWN] if unknown_words else [])
     rng = np.random.default_rng(random_state)
-    n_held_out = int(round(validation_fraction * len(variants)))
+    n_held_out = round(validation_fraction * len(variants))
     held_out = set(rng.choice(variants, size=n_held_out, replace=False).tolist()) if n_held_out else set()
     n_renderings = math.ceil(clips_per_class / clips_per_rendering)
 
