@@ -187,15 +187,21 @@ def _parser():
         "pretrain",
         help="train the paper's AttRNN source on Speech Commands and save its checkpoint",
         description="Train the attention-RNN keyword spotter (the paper's V2S_a source) on "
-        "Google Speech Commands v2 and save a checkpoint that source='attrnn' loads.",
+        "Google Speech Commands v2 and save a checkpoint that source='attrnn' loads. With "
+        "--synthetic, train the offline stand-in on keywords synthesised by espeak-ng instead.",
     )
     pretrain_parser.add_argument(
-        "--root", required=True,
+        "--root", default=None,
         help="Speech Commands folder (keyword sub-folders of .wav clips), or where to download it",
+    )
+    pretrain_parser.add_argument(
+        "--synthetic", action="store_true",
+        help="instead of --root, train on keywords synthesised by espeak-ng (the 'attrnn-synth' "
+        "stand-in's recipe; needs apt-get install espeak-ng)",
     )
     pretrain_parser.add_argument("--download", action="store_true", help="download the dataset first")
     pretrain_parser.add_argument("--output", default=None, help="checkpoint file (default: torch hub cache)")
-    pretrain_parser.add_argument("--epochs", type=int, default=20)
+    pretrain_parser.add_argument("--epochs", type=int, default=None, help="default: 20, or 6 with --synthetic")
     pretrain_parser.add_argument("--batch-size", type=int, default=64)
     pretrain_parser.add_argument("--seed", type=int, default=0)
     commands.add_parser(
@@ -428,15 +434,17 @@ def _bench_log(args):
 def _pretrain(args):
     try:
         result = pretrain(
-            args.root, download=args.download, output=args.output, epochs=args.epochs,
-            batch_size=args.batch_size, random_state=args.seed,
+            args.root, synthetic=args.synthetic, download=args.download, output=args.output,
+            epochs=args.epochs, batch_size=args.batch_size, random_state=args.seed,
         )
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    use = (f"AttRNNSource(checkpoint={result['checkpoint']!r})" if args.synthetic
+           else "source='attrnn'")
     print(
         f"saved {result['checkpoint']} ({len(result['classes'])} keywords, best validation "
-        f"accuracy {result['best_val_accuracy']:.4f}); use it with source='attrnn'"
+        f"accuracy {result['best_val_accuracy']:.4f}); use it with {use}"
     )
     return 0
 
