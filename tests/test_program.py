@@ -82,3 +82,18 @@ def test_sinc_resampling_gives_the_target_length_and_keeps_a_slow_sine():
     expected = torch.sin(2 * np.pi * 2 * torch.arange(1024) / 1024)
     # Away from the edges the band-limited interpolation is exact to ~1e-3.
     torch.testing.assert_close(resampled[0, 100:-100], expected[100:-100], atol=2e-3, rtol=0)
+
+
+def test_glorot_init_stays_within_keras_bounds_and_zeros_is_the_default():
+    from voice2series.program import glorot_uniform_bound
+
+    assert InputProgram(16000, 100).delta.abs().max().item() == 0.0
+    torch.manual_seed(0)
+    delta = InputProgram(16000, 100, init="glorot").delta.detach()
+    bound = np.sqrt(6.0 / (16000 + 1))  # Keras glorot_uniform on a (16000, 1) kernel
+    assert glorot_uniform_bound(16000) == pytest.approx(bound)
+    assert delta.abs().max().item() <= bound
+    assert delta.abs().max().item() > 0.99 * bound  # uniform over the whole interval
+    assert delta.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.03)
+    with pytest.raises(ValueError, match="init"):
+        InputProgram(100, 10, init="normal")
