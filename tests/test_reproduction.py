@@ -140,3 +140,12 @@ def test_reproduce_command_on_a_generated_archive(tmp_path, capsys):
 
 def test_estimator_has_no_test_selection_option():
     assert not any("test" in name for name in V2SClassifier().get_params())
+
+
+def test_ablation_config_is_the_paper_preset_without_its_regularisers():
+    from voice2series.reproduction import CONFIGS, CURVE_CONFIGS
+
+    preset, overrides = CONFIGS["paper-unregularised"]
+    clf = make_preset(preset, **overrides)
+    assert (clf.program_dropout, clf.program_l2, clf.source) == (0.0, 0.0, "attrnn-synth")
+    assert "paper-unregularised" in CURVE_CONFIGS and "default" not in CURVE_CONFIGS

@@ -44,6 +44,7 @@ from .training import build_model, calibrate_mapping, resolve_device, train_mode
 __all__ = [
     "COLUMNS",
     "CONFIGS",
+    "CURVE_CONFIGS",
     "fit_with_test_curve",
     "official_label_audit",
     "paper_datasets",
@@ -52,11 +53,17 @@ __all__ = [
     "write_reproduction_report",
 ]
 
-# Configurations compared: preset name -> what the report calls it.
-CONFIGS = {"paper": "ours, paper preset", "default": "ours, default"}
-# Parameters on top of a preset, as the bench uses them (the default's CREPE
-# input is 1024 samples: longer series are shrunk to fit).
-CONFIG_PARAMS = {"paper": {}, "default": {"resample": "auto"}}
+# Configurations that can be compared: name -> (preset, parameters on top of it).
+# The default's CREPE input is 1024 samples: longer series are shrunk to fit, as
+# in the bench. "paper-unregularised" is an ablation: the paper preset without
+# its two regularisers (dropout 0.4 and L2 0.05 on the program).
+CONFIGS = {
+    "paper": ("paper", {}),
+    "default": ("default", {"resample": "auto"}),
+    "paper-unregularised": ("paper", {"program_dropout": 0.0, "program_l2": 0.0}),
+}
+# Configurations trained once with the test split scored after every epoch.
+CURVE_CONFIGS = ("paper", "paper-unregularised")
 
 COLUMNS = [
     "dataset", "config", "seed", "accuracy", "official_protocol_accuracy", "official_protocol_epoch",
@@ -274,8 +281,9 @@ def run_reproduction(
         Folder for ``results.csv``, ``curves.jsonl`` and ``report.md``.
     seeds : int, default=3
         Seeds ``0..seeds-1``.
-    configs : sequence of {"paper", "default"}
-        Presets to fit. ``"paper"`` is scored under both protocols.
+    configs : sequence of {"paper", "default", "paper-unregularised"}
+        Configurations to fit (:data:`CONFIGS`). ``"paper"`` and the
+        ``"paper-unregularised"`` ablation are scored under both protocols.
     ucr_root : str or path-like, optional
         A local UCR archive (see :func:`voice2series.archive.load_dataset`).
     download : bool, default=False
@@ -315,7 +323,8 @@ def run_reproduction(
     for seed in range(seeds):
         for config in configs:
             for dataset in data.values():
-                clf = make_preset(config, random_state=seed, **{**CONFIG_PARAMS[config], **params})
+                preset, overrides = CONFIGS[config]
+                clf = make_preset(preset, random_state=seed, **{**overrides, **params})
                 params_text = _params_text(clf)
                 key = f"{dataset.name}|{config}|{seed}|{hashlib.sha1(params_text.encode()).hexdigest()[:12]}"
                 if key in done:
@@ -323,7 +332,7 @@ def run_reproduction(
                     continue
                 log(f"fitting {config} on {dataset.name}, seed {seed}")
                 split = (dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test)
-                if config == "paper":
+                if config in CURVE_CONFIGS:
                     result = fit_with_test_curve(clf, *split)
                     with curves_path.open("a") as handle:
                         handle.write(json.dumps({"key": key, "test_curve": result["test_curve"]}) + "\n")
@@ -405,6 +414,8 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
         "construction: it is reported only to measure the inflation (*inflation* = official protocol - "
         "honest, per seed, averaged).",
         "- **ours, default**: `V2SClassifier(resample=\"auto\")` (CREPE-tiny, linear head), honest.",
+        "- **ablation, no dropout/L2** (when run): the paper preset with `program_dropout=0, "
+        "program_l2=0`, honest / official protocol.",
         "- **classes after official rule**: classes left when the first official release's label "
         "preprocessing (`y %= n_classes` when the smallest label is not 0) is applied to the archive's "
         "labels; **COLLAPSED** rows score 100% for any model in that code.",
@@ -413,13 +424,16 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
     ]
     if params:
         lines += [f"**Deviation from the presets in these runs:** `{json.dumps(params, sort_keys=True)}`.", ""]
+    ablation = any(row["config"] == "paper-unregularised" for row in rows)
     header = ["dataset", "train/test/length", "classes", "classes after official rule", "paper V2S_a",
               "ours, paper preset, honest", "ours, paper preset, OFFICIAL PROTOCOL (selected on TEST)",
               "inflation", "ours, default", "redux HC2", "redux MiniROCKET"]
+    if ablation:
+        header += ["ablation, no dropout/L2, honest", "ablation, no dropout/L2, OFFICIAL PROTOCOL (selected on TEST)"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name in names:
         paper_rows, default_rows = by.get((name, "paper"), []), by.get((name, "default"), [])
-        sample = (paper_rows or default_rows or [{}])[0]
+        sample = (paper_rows or default_rows or by.get((name, "paper-unregularised")) or [{}])[0]
         audit = audits.get(name, {})
         after = audit.get("n_classes_official")
         after_text = "" if after is None else str(after)
@@ -427,6 +441,9 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
             after_text = f"**COLLAPSED** ({audit['n_classes']} → {after})"
         inflation = [float(r["official_protocol_accuracy"]) - float(r["accuracy"]) for r in paper_rows
                      if r.get("official_protocol_accuracy") not in ("", None)]
+        ablation_rows = by.get((name, "paper-unregularised"), [])
+        extra = [_mean_std([r["accuracy"] for r in ablation_rows]),
+                 _mean_std([r["official_protocol_accuracy"] for r in ablation_rows])] if ablation else []
         lines.append("| " + " | ".join([
             name,
             "/".join(str(sample.get(k, "")) for k in ("n_train", "n_test", "n_timepoints")) if sample else "",
@@ -439,6 +456,7 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
             _mean_std([r["accuracy"] for r in default_rows]),
             _published(redux, name, "HC2_official_split"),
             _published(redux, name, "MiniROCKET_official_split"),
+            *extra,
         ]) + " |")
     seconds = [float(r["fit_seconds"]) for r in rows if r["config"] == "paper"]
     if seconds:
