@@ -373,6 +373,35 @@ def _published(table, name, column, scale=1.0):
     return "" if value in ("", None) else f"{float(value) / scale:.3f}"
 
 
+def _mean_line(by, names, paper, redux, width):
+    """A mean row over the datasets with a paper value, ours (both protocols) and the default."""
+    complete = [n for n in names if _published(paper, n, "v2s_a") and by.get((n, "paper")) and by.get((n, "default"))]
+    if not complete:
+        return []
+
+    def mean_of(values):
+        return f"**{np.mean(values):.3f}**"
+
+    def ours(name, config, column):
+        values = [float(r[column]) for r in by[(name, config)] if r[column] not in ("", None)]
+        return float(np.mean(values))
+
+    cells = [
+        f"**mean** ({len(complete)} datasets with every column)", "", "", "",
+        mean_of([float(paper[n]["v2s_a"]) / 100 for n in complete]),
+        mean_of([ours(n, "paper", "accuracy") for n in complete]),
+        mean_of([ours(n, "paper", "official_protocol_accuracy") for n in complete]),
+        "",
+        mean_of([ours(n, "default", "accuracy") for n in complete]),
+        mean_of([float(redux[n]["HC2_official_split"]) for n in complete if n in redux])
+        if all(n in redux for n in complete) else "",
+        mean_of([float(redux[n]["MiniROCKET_official_split"]) for n in complete if n in redux])
+        if all(n in redux for n in complete) else "",
+    ]
+    cells += [""] * (width - len(cells))
+    return ["| " + " | ".join(cells) + " |"]
+
+
 def write_reproduction_report(rows, path, audits, missing=(), params=None):
     """Write ``report.md``: the paper's V2S_a beside ours under both protocols.
 
@@ -458,6 +487,7 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
             _published(redux, name, "MiniROCKET_official_split"),
             *extra,
         ]) + " |")
+    lines += _mean_line(by, names, paper, redux, len(header))
     seconds = [float(r["fit_seconds"]) for r in rows if r["config"] == "paper"]
     if seconds:
         lines += ["", f"Mean fit time of the paper preset (test scored every epoch included): "
