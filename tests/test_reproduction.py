@@ -136,6 +136,10 @@ def test_reproduce_command_on_a_generated_archive(tmp_path, capsys):
     assert "| 1.000 |" in line  # the paper's V2S_a on FordA
     assert main(argv) == 0  # resumes
     assert "0 new and 2 resumed" in capsys.readouterr().out
+    (out / "report.md").unlink()
+    assert main([*argv, "--seeds", "3", "--report-only"]) == 0  # fits nothing, rewrites the report
+    assert "0 new and 0 resumed" in capsys.readouterr().out
+    assert (out / "report.md").is_file()
 
 
 def test_estimator_has_no_test_selection_option():

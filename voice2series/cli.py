@@ -240,6 +240,9 @@ def _add_reproduce_parser(commands):
         "--max-epochs", type=int, default=None,
         help="override the presets' epochs (a deviation, stated in the report; for smoke tests)",
     )
+    reproduce.add_argument(
+        "--report-only", action="store_true", help="fit nothing; rewrite OUT/report.md from OUT/results.csv"
+    )
     _add_quiet(reproduce)
 
 
@@ -471,6 +474,7 @@ def _reproduce(args):
         result = run_reproduction(
             datasets, args.out, seeds=args.seeds, configs=[c.strip() for c in args.configs.split(",")],
             ucr_root=args.ucr_root, download=args.download, params=params, log=_bench_log(args),
+            fit=not args.report_only,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

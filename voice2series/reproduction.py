@@ -264,6 +264,7 @@ def run_reproduction(
     download=False,
     params=None,
     log=print,
+    fit=True,
 ):
     """Fit the paper preset (and our default) on the reachable Table 2 datasets; write CSV + report.
 
@@ -292,6 +293,9 @@ def run_reproduction(
         configuration (e.g. ``{"max_epochs": 1}`` for a smoke test); they
         enter each row's key and are stated in the report as deviations.
     log : callable, default=print
+    fit : bool, default=True
+        ``False``: fit nothing, only rewrite ``report.md`` from the rows in
+        ``results.csv`` (e.g. after merging the folders of parallel runs).
 
     Returns
     -------
@@ -320,7 +324,7 @@ def run_reproduction(
         )
     done = {row["key"] for row in read_rows(csv_path)}
     n_new = n_resumed = 0
-    for seed in range(seeds):
+    for seed in range(seeds if fit else 0):
         for config in configs:
             for dataset in data.values():
                 preset, overrides = CONFIGS[config]
