@@ -123,3 +123,18 @@ def test_the_program_acts_on_the_source_exactly_where_the_mask_is_one(readout):
     free = program.mask.bool()
     assert torch.all(grad[~free] == 0)
     assert torch.all(grad[free] != 0), f"{int((grad[free] == 0).sum())} free samples get no gradient"
+
+
+def test_glorot_init_stays_within_keras_bounds_and_zeros_is_the_default():
+    from voice2series.program import glorot_uniform_bound
+
+    assert InputProgram(16000, 100).delta.abs().max().item() == 0.0
+    torch.manual_seed(0)
+    delta = InputProgram(16000, 100, init="glorot").delta.detach()
+    bound = np.sqrt(6.0 / (16000 + 1))  # Keras glorot_uniform on a (16000, 1) kernel
+    assert glorot_uniform_bound(16000) == pytest.approx(bound)
+    assert delta.abs().max().item() <= bound
+    assert delta.abs().max().item() > 0.99 * bound  # uniform over the whole interval
+    assert delta.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.03)
+    with pytest.raises(ValueError, match="init"):
+        InputProgram(100, 10, init="normal")

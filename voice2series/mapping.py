@@ -8,6 +8,7 @@ from torch import nn
 
 __all__ = [
     "MAPPINGS",
+    "MAPPING_REDUCTIONS",
     "BayesianMapping",
     "FrequencyMapping",
     "LinearMapping",
@@ -20,6 +21,8 @@ __all__ = [
 ]
 
 MAPPINGS = ("random", "sequential", "linear", "flm", "ilm", "blm", "blm++")
+# How a many-to-one mapping turns a class's source outputs into its score.
+MAPPING_REDUCTIONS = ("logits", "probabilities")
 # Mappings recomputed from the training data by ``refresh`` during training.
 REFRESHED = ("flm", "ilm", "blm", "blm++")
 
@@ -27,22 +30,42 @@ REFRESHED = ("flm", "ilm", "blm", "blm++")
 class ManyToOneMapping(nn.Module):
     """Fixed many-to-one mapping: each class owns ``k`` disjoint source outputs.
 
-    The class score is the mean of the **logits** (pre-activation scores) of
-    its source outputs; a softmax over class scores then gives probabilities.
-    Logits rather than probabilities are averaged because sources such as
-    CREPE have independent sigmoid outputs, not a softmax.
+    With ``reduction="logits"`` the class score is the mean of the
+    **logits** (pre-activation scores) of its source outputs; a softmax over
+    class scores then gives probabilities. Logits rather than probabilities
+    are averaged by default because sources such as CREPE have independent
+    sigmoid outputs, not a softmax.
+
+    With ``reduction="probabilities"`` (the official V2S code's
+    ``multi_mapping``) the source scores go through a softmax over **all**
+    source outputs, and class ``c`` gets ``q_c``, the mean probability of its
+    outputs. ``forward`` returns ``log q``, so a softmax over classes
+    (``predict_proba``, the cross-entropy loss) gives ``q / sum(q)``: the
+    loss is ``-log(q_y / sum_c q_c)``, which is what Keras'
+    ``categorical_crossentropy`` computes on the official model's mapped
+    probabilities (it renormalises its input to sum to 1; its clipping at
+    1e-7 is not reproduced).
 
     Parameters
     ----------
     assignment : array-like of int, shape (n_classes, k)
         Row ``c`` lists the source outputs that serve class ``c``.
+    reduction : {"logits", "probabilities"}, default="logits"
+        What is averaged over a class's source outputs.
     """
 
-    def __init__(self, assignment):
+    def __init__(self, assignment, reduction="logits"):
         super().__init__()
+        if reduction not in MAPPING_REDUCTIONS:
+            raise ValueError(f"reduction must be one of {MAPPING_REDUCTIONS}, got {reduction!r}.")
+        self.reduction = reduction
         self.register_buffer("assignment", torch.as_tensor(np.asarray(assignment), dtype=torch.long))
 
     def forward(self, source_scores):
+        if self.reduction == "probabilities":
+            mapped = torch.softmax(source_scores, dim=1)[:, self.assignment].mean(dim=-1)
+            # The floor keeps log finite when every chosen output underflows.
+            return torch.log(mapped.clamp_min(1e-30))
         return source_scores[:, self.assignment].mean(dim=-1)
 
     def matrix(self, n_source):
@@ -232,11 +255,15 @@ class FrequencyMapping(ManyToOneMapping):
     n_classes, outputs_per_class : int
     update_every : int, optional
         ``None``: FLM (before the first epoch only); ``N``: ILM.
+    reduction : {"logits", "probabilities"}, default="logits"
+        As in :class:`ManyToOneMapping`.
     """
 
-    def __init__(self, n_classes, outputs_per_class=1, update_every=None):
+    def __init__(self, n_classes, outputs_per_class=1, update_every=None, reduction="logits"):
         # Placeholder until the first refresh: outputs taken in order.
-        super().__init__(np.arange(n_classes * outputs_per_class).reshape(n_classes, outputs_per_class))
+        super().__init__(
+            np.arange(n_classes * outputs_per_class).reshape(n_classes, outputs_per_class), reduction
+        )
         self.update_every = update_every
 
     def refresh_due(self, epoch):
@@ -328,6 +355,7 @@ def make_mapping(
     update_every=1,
     blm_lambda=1.0,
     blm_topk_ratio=0.15,
+    reduction="logits",
 ):
     """Build a label mapping.
 
@@ -357,6 +385,9 @@ def make_mapping(
         Laplace smoothing of blm/blm++.
     blm_topk_ratio : float, default=0.15
         Fraction of source outputs whose probabilities a series adds (blm++).
+    reduction : {"logits", "probabilities"}, default="logits"
+        What the many-to-one mappings (random, sequential, flm, ilm) average
+        over a class's source outputs (:class:`ManyToOneMapping`).
 
     Returns
     -------
@@ -367,6 +398,13 @@ def make_mapping(
     """
     if kind not in MAPPINGS:
         raise ValueError(f"Unknown mapping {kind!r}; use one of {list(MAPPINGS)}.")
+    if reduction not in MAPPING_REDUCTIONS:
+        raise ValueError(f"Unknown mapping reduction {reduction!r}; use one of {list(MAPPING_REDUCTIONS)}.")
+    if reduction != "logits" and kind in ("linear", "blm", "blm++"):
+        raise ValueError(
+            f"mapping_reduction={reduction!r} applies to the many-to-one mappings (random, sequential, "
+            f"flm, ilm); the {kind!r} mapping has its own. Use mapping_reduction='logits' with it."
+        )
     if kind == "linear":
         head = LinearMapping(n_source, n_classes)
         bound = 1.0 / np.sqrt(n_source)
@@ -386,6 +424,6 @@ def make_mapping(
             "outputs_per_class, or a source with more outputs."
         )
     if kind in ("flm", "ilm"):
-        return FrequencyMapping(n_classes, k, None if kind == "flm" else update_every)
+        return FrequencyMapping(n_classes, k, None if kind == "flm" else update_every, reduction)
     order = rng.permutation(n_source) if kind == "random" else np.arange(n_source)
-    return ManyToOneMapping(order[: k * n_classes].reshape(n_classes, k))
+    return ManyToOneMapping(order[: k * n_classes].reshape(n_classes, k), reduction)

@@ -25,9 +25,11 @@ __all__ = [
     "MAX_SERIES_SHARE",
     "MIN_PROGRAM_SHARE",
     "PLACEMENTS",
+    "PROGRAM_INITS",
     "RESAMPLE_RULES",
     "InputProgram",
     "SampleMaskNet",
+    "glorot_uniform_bound",
     "prepare_series",
     "resample_series",
     "segment_offsets",
@@ -37,6 +39,21 @@ __all__ = [
 PLACEMENTS = ("start", "centre")
 INTERPOLATIONS = ("linear", "sinc")
 RESAMPLE_RULES = ("fit", "auto")
+PROGRAM_INITS = ("zeros", "glorot")
+
+
+def glorot_uniform_bound(fan_in, fan_out=1):
+    """Half-width ``sqrt(6 / (fan_in + fan_out))`` of Glorot-uniform initialisation.
+
+    The official V2S code's program is a Keras weight of shape
+    ``(16000, 1)``: fan-in 16000, fan-out 1, so ``sqrt(6 / 16001)``, about 0.0194.
+
+    Examples
+    --------
+    >>> round(glorot_uniform_bound(16000), 5)
+    0.01936
+    """
+    return float(np.sqrt(6.0 / (fan_in + fan_out)))
 
 
 # A series never takes more than this share of its segment when it is
@@ -248,11 +265,16 @@ class InputProgram(nn.Module):
     sample_specific_mask : bool, default=False
         Scale ``delta`` per series by a :class:`SampleMaskNet` of the placed
         waveform (it never acts where the series sits).
+    init : {"zeros", "glorot"}, default="zeros"
+        ``delta``'s initial value: zero, or uniform in
+        ``[-b, b]`` with ``b = glorot_uniform_bound(input_length)`` (the
+        official V2S code's Keras ``glorot_uniform`` on a ``(N, 1)`` weight),
+        drawn from torch's global generator.
 
     Attributes
     ----------
     delta : torch.nn.Parameter of shape (input_length,)
-        The learned program, initialised at zero.
+        The learned program, initialised as ``init`` says.
     mask : torch.Tensor of shape (input_length,)
         1 where the program acts, 0 where a series copy sits.
     offsets : list of int
@@ -270,8 +292,11 @@ class InputProgram(nn.Module):
         dropout=0.0,
         n_channels=1,
         sample_specific_mask=False,
+        init="zeros",
     ):
         super().__init__()
+        if init not in PROGRAM_INITS:
+            raise ValueError(f"init must be one of {PROGRAM_INITS}, got {init!r}.")
         self.input_length = int(input_length)
         self.series_length = int(series_length)
         self.n_channels = int(n_channels)
@@ -283,6 +308,10 @@ class InputProgram(nn.Module):
             mask[offset : offset + self.series_length] = 0.0
         self.register_buffer("mask", mask)
         self.delta = nn.Parameter(torch.zeros(self.input_length))
+        if init == "glorot":
+            bound = glorot_uniform_bound(self.input_length)
+            with torch.no_grad():
+                self.delta.uniform_(-bound, bound)
         self.dropout = nn.Dropout(dropout)
         self.mask_net = SampleMaskNet() if sample_specific_mask else None
 

@@ -30,6 +30,7 @@ __all__ = [
     "calibrate_mapping",
     "model_on",
     "predict_logits",
+    "program_penalty",
     "resolve_device",
     "source_outputs",
     "train_model",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "inverse-time")
 TRAININGS = ("white-box", "black-box")
 FINETUNES = ("none", "last", "all")
 # What of the source the mapping reads (AcousticSource.with_readout).
@@ -218,12 +219,14 @@ def build_model(params, series_shape, n_classes, rng):
     program = InputProgram(
         source.input_length, series_length, params["segments"], params["placement"],
         params["program_dropout"], n_channels, params["sample_specific_mask"],
+        init=params.get("program_init", "zeros"),
     )
     program.delta.requires_grad_(params["train_program"])
     mapping = make_mapping(
         params["mapping"], source.n_outputs, n_classes, np.random.default_rng(rng.randint(2**31)),
         params["outputs_per_class"], update_every=params["mapping_update_every"],
         blm_lambda=params["blm_lambda"], blm_topk_ratio=params["blm_topk_ratio"],
+        reduction=params.get("mapping_reduction", "logits"),
     )
     return ReprogrammedModel(program, source, mapping)
 
@@ -446,6 +449,8 @@ def train_model(
     source_learning_rate=1e-4,
     zeroth_order=None,
     queries=None,
+    lr_decay=0.0,
+    program_l2=0.0,
 ):
     """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
@@ -462,9 +467,11 @@ def train_model(
     learning_rate, weight_decay : float
         Adam's step size and L2 penalty for the program and mapping.
     batch_size, max_epochs, n_iter_no_change : int
-    lr_schedule : {"constant", "cosine"}, default="constant"
+    lr_schedule : {"constant", "cosine", "inverse-time"}, default="constant"
         ``"cosine"``: every group's step size follows a cosine from its
         initial value to 0 over ``max_epochs``, stepped once per epoch.
+        ``"inverse-time"``: Keras' legacy ``decay``, step ``t`` (0-based,
+        counted over mini-batches) uses ``lr / (1 + lr_decay * t)``.
     label_smoothing : float, default=0.0
         Label smoothing of the training cross-entropy (validation loss is
         always the plain cross-entropy).
@@ -479,6 +486,12 @@ def train_model(
     zeroth_order : dict, optional
         Black-box training: ``{"n_directions": q, "smoothing": beta}`` (see
         :mod:`voice2series.blackbox`). ``None``: backpropagation.
+    lr_decay : float, default=0.0
+        The ``"inverse-time"`` schedule's decay per step.
+    program_l2 : float, default=0.0
+        Adds ``program_l2 * sum(delta ** 2)`` to every mini-batch's training
+        loss (Keras' ``kernel_regularizer=l2(program_l2)``; the reported
+        ``train_loss`` includes it, as Keras' does).
     queries : QueryCounter, optional
         Attached to the source by the caller. When its budget runs out,
         training stops with a warning and keeps the best validation epoch
@@ -506,7 +519,7 @@ def train_model(
     placed, targets = train
     train_cache, validation_cache = _series_caches(model, placed, validation, batch_size, zeroth_order)
     optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate)
-    scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs)
+    scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
     for epoch in epochs:
@@ -515,7 +528,8 @@ def train_model(
             _refresh_mapping(model, placed, targets, batch_size, epoch, train_cache)
             train_loss, train_accuracy = _one_epoch(
                 model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing,
-                train_cache,
+                cache=train_cache,
+                program_l2=program_l2,
             )
             scheduler.step()
             record = {
@@ -571,7 +585,22 @@ def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate):
     return torch.optim.Adam(groups, lr=learning_rate, weight_decay=weight_decay)
 
 
-def _make_scheduler(optimizer, lr_schedule, max_epochs):
+class _PerStepSchedule:
+    """A scheduler stepped by the optimizer after each of its steps; the per-epoch ``step`` does nothing."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def step(self):
+        pass
+
+
+def _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay=0.0):
+    if lr_schedule == "inverse-time":
+        # Keras' legacy decay: the update after t earlier updates uses lr / (1 + decay * t).
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1.0 + lr_decay * step))
+        optimizer.register_step_post_hook(lambda *args: scheduler.step())
+        return _PerStepSchedule(scheduler)
     if lr_schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
     if lr_schedule == "cosine":
@@ -585,9 +614,13 @@ def _refresh_mapping(model, placed, targets, batch_size, epoch, cache=None):
         mapping.refresh(source_outputs(model, placed, batch_size, cache), targets)
 
 
-def _one_epoch(model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing, cache=None):
+def _one_epoch(
+    model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing, cache=None, program_l2=0.0
+):
     if zeroth_order is None:
-        return _train_one_epoch(model, optimizer, placed, targets, batch_size, generator, label_smoothing, cache)
+        return _train_one_epoch(
+            model, optimizer, placed, targets, batch_size, generator, label_smoothing, cache, program_l2
+        )
     return zo_train_one_epoch(
         model, optimizer, placed, targets, batch_size, generator,
         zeroth_order["n_directions"], zeroth_order["smoothing"], label_smoothing,
@@ -604,13 +637,22 @@ def _warn_budget(error, history, has_best):
     )
 
 
-def _train_one_epoch(model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0, cache=None):
+def program_penalty(model, program_l2):
+    """``program_l2 * sum(delta ** 2)``: Keras' ``l2`` kernel regulariser on the program."""
+    return program_l2 * model.program.delta.pow(2).sum()
+
+
+def _train_one_epoch(
+    model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0, cache=None, program_l2=0.0
+):
     model.train()
     order = torch.randperm(len(targets), generator=generator).to(targets.device)
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
         logits = model(placed[batch], _cached_rows(cache, batch))
         loss = F.cross_entropy(logits, targets[batch], label_smoothing=label_smoothing)
+        if program_l2:
+            loss = loss + program_penalty(model, program_l2)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
