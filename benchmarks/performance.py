@@ -1,11 +1,13 @@
-"""Fit time of the amortised first layer against the plain path, side by side.
+"""Fit time of the amortised first layer and the frozen convolutions' backward, side by side.
 
 For each dataset, ``V2SClassifier(random_state=0)`` (``resample="fit"`` for
 series longer than CREPE's 1024-sample input) is fitted on the official
-training split twice in a row: on the plain path
-(``ReprogrammedModel.amortise = False``: the whole source runs on every
-waveform) and on the amortised one (the default), and scored on the test
-split. Times are process CPU seconds (with one torch thread, the work done,
+training split three times in a row: on the plain path with autograd's
+backward for every convolution (``plain_old``: ``ReprogrammedModel.amortise =
+False`` and ``frozen_conv.enabled = False``, the code before the custom
+backward), on the plain path with the frozen stride-1 convolutions' custom
+backward (``plain``), and on the amortised path with it (``amortised``, the
+default), and scored on the test split. Times are process CPU seconds (with one torch thread, the work done,
 little affected by other jobs on the machine) and wall seconds. A step
 micro-benchmark (forward + backward of one batch of 32, the two paths
 interleaved, median of repeats) and per-layer timings show where the time
@@ -36,7 +38,7 @@ import voice2series
 from voice2series import V2SClassifier
 from voice2series.datasets import load_ucr
 from voice2series.program import InputProgram
-from voice2series.sources import CrepeSource, SplitBatch
+from voice2series.sources import CrepeSource, SplitBatch, frozen_conv
 from voice2series.threads import available_cores
 from voice2series.training import ReprogrammedModel
 
@@ -44,19 +46,23 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STEP_BATCH = 32
 
 
-def fit_and_score(dataset, amortise, amplitude=1.0):
+# (amortise, custom backward of the frozen stride-1 convolutions) per path.
+PATHS = {"plain_old": (False, False), "plain": (False, True), "amortised": (True, True)}
+
+
+def fit_and_score(dataset, amortise, amplitude=1.0, custom_backward=True):
     """Fit seconds (CPU and wall), epochs and test accuracy of the default classifier on one path."""
     X, y = load_ucr(dataset, "train")
     X_test, y_test = load_ucr(dataset, "test")
     params = {"resample": "fit"} if X.shape[-1] > CrepeSource.frame_length else {}
-    ReprogrammedModel.amortise = amortise
+    ReprogrammedModel.amortise, frozen_conv.enabled = amortise, custom_backward
     try:
         clf = V2SClassifier(random_state=0, amplitude=amplitude, **params)
         cpu, wall = time.process_time(), time.perf_counter()
         clf.fit(X, y)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        ReprogrammedModel.amortise = True
+        ReprogrammedModel.amortise, frozen_conv.enabled = True, True
     return {
         "fit_cpu_seconds": round(cpu, 2),
         "fit_wall_seconds": round(wall, 2),
@@ -69,7 +75,11 @@ def fit_and_score(dataset, amortise, amplitude=1.0):
 
 
 def step_times(repeats):
-    """Median seconds of one training step (batch of 32) on each path, interleaved."""
+    """Median seconds of one training step (batch of 32) on each path, interleaved.
+
+    Paths: plain and amortised, each with autograd's backward everywhere
+    (``_old``) and with the frozen convolutions' custom backward.
+    """
     torch.manual_seed(0)
     source = CrepeSource("tiny")
     program = InputProgram(source.input_length, 150)
@@ -84,11 +94,27 @@ def step_times(repeats):
         program.delta.grad = None
         source(SplitBatch(part, program.shared_program())).sum().backward()
 
-    times = {"plain": [], "amortised": []}
-    for step in (plain, amortised):
+    def switched(step, custom_backward):
+        def run():
+            frozen_conv.enabled = custom_backward
+            try:
+                step()
+            finally:
+                frozen_conv.enabled = True
+
+        return run
+
+    steps = {
+        "plain_old": switched(plain, False),
+        "plain": switched(plain, True),
+        "amortised_old": switched(amortised, False),
+        "amortised": switched(amortised, True),
+    }
+    times = {name: [] for name in steps}
+    for step in steps.values():
         step()  # warm-up
     for _ in range(repeats):
-        for name, step in (("plain", plain), ("amortised", amortised)):
+        for name, step in steps.items():
             times[name].append(_timed(step))
     return {name: round(statistics.median(values), 4) for name, values in times.items()}
 
@@ -96,9 +122,10 @@ def step_times(repeats):
 def layer_times(repeats):
     """Median ms per convolution of CREPE-tiny, batch of 32: forward, and forward + input gradient.
 
-    Also the second convolution's input gradient computed as a forward
-    convolution with the transposed, flipped kernel (the same multiply-adds as
-    its forward pass), to show what autograd's transposed convolution costs.
+    The input gradient with autograd's transposed convolution, and, for the
+    stride-1 layers, with the frozen convolution's custom backward (a forward
+    convolution with the transposed, flipped kernel: the same multiply-adds
+    as the forward pass).
     """
     source = CrepeSource("tiny")
     return [_layer_times(index, conv, repeats) for index, conv in enumerate(source.convs)]
@@ -119,10 +146,9 @@ def _layer_times(index, conv, repeats):
             lambda: torch.autograd.grad(conv(F.pad(x, padding)), x, gradient), repeats
         ),
     }
-    if index == 1:
-        flipped = conv.weight.transpose(0, 1).flip(-1).contiguous()
-        row["input_gradient_as_forward_conv_ms"] = _median_ms(
-            lambda: F.conv1d(F.pad(gradient, (32, 31)), flipped), repeats
+    if index > 0:
+        row["forward_and_input_gradient_frozen_ms"] = _median_ms(
+            lambda: torch.autograd.grad(frozen_conv.frozen_conv1d(x, conv, padding), x, gradient), repeats
         )
     return row
 
@@ -221,14 +247,18 @@ def main():
     print(json.dumps({"step_seconds": steps, **floor, "layers": layers}), flush=True)
     rows = []
     for dataset in args.datasets.split(","):
-        plain = fit_and_score(dataset, amortise=False)
-        amortised = fit_and_score(dataset, amortise=True)
+        fits = {
+            name: fit_and_score(dataset, amortise, custom_backward=custom)
+            for name, (amortise, custom) in PATHS.items()
+        }
+        old = fits["plain_old"]
         rows.append({
             "dataset": dataset,
-            "plain": plain,
-            "amortised": amortised,
-            "cpu_ratio": round(amortised["fit_cpu_seconds"] / plain["fit_cpu_seconds"], 3),
-            "wall_ratio": round(amortised["fit_wall_seconds"] / plain["fit_wall_seconds"], 3),
+            **fits,
+            # Ratios against plain_old, the code before both changes.
+            "cpu_ratio": {name: round(fits[name]["fit_cpu_seconds"] / old["fit_cpu_seconds"], 3) for name in PATHS},
+            "wall_ratio": {name: round(fits[name]["fit_wall_seconds"] / old["fit_wall_seconds"], 3) for name in PATHS},
+            "amortised_over_plain_cpu": round(fits["amortised"]["fit_cpu_seconds"] / fits["plain"]["fit_cpu_seconds"], 3),
         })
         print(json.dumps(rows[-1]), flush=True)
     spread = {}
@@ -244,7 +274,7 @@ def main():
 
     gmacs = floor["conv_gmacs_per_second"] * 1e9
     for row in rows:
-        n_train = row["plain"]["n_train"]
+        n_train = row["plain_old"]["n_train"]
         row["floor_cpu_seconds_per_epoch"] = {
             "plain": round(n_train * floor["plain_macs_per_series_step"] / gmacs, 3),
             "amortised": round(n_train * floor["amortised_macs_per_series_step"] / gmacs, 3),
@@ -262,7 +292,10 @@ def main():
         "voice2series": voice2series.__version__,
         "threads": torch.get_num_threads(),
         "classifier": "V2SClassifier(random_state=0), resample='fit' where series exceed 1024 samples",
-        "step_cpu_seconds_batch_32": {**steps, "ratio": round(steps["amortised"] / steps["plain"], 3)},
+        "step_cpu_seconds_batch_32": {
+            **steps,
+            "ratio_to_plain_old": {name: round(value / steps["plain_old"], 3) for name, value in steps.items()},
+        },
         "compute_floor": floor,
         "layer_ms_batch_32": layers,
         "results": rows,
@@ -273,16 +306,18 @@ def main():
     out = RESULTS / "performance.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
 
-    print("\n| dataset | train series | epochs | plain fit CPU s | amortised fit CPU s | ratio (wall) "
-          "| plain acc | amortised acc |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| dataset | train series | epochs | plain-old fit CPU s | plain fit CPU s | amortised fit CPU s "
+          "| ratios to plain-old (wall) | amortised / plain | accuracies (plain-old, plain, amortised) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        plain, amortised = row["plain"], row["amortised"]
-        print(f"| {row['dataset']} | {plain['n_train']} | {plain['epochs']} | {plain['fit_cpu_seconds']:.1f} | "
-              f"{amortised['fit_cpu_seconds']:.1f} | {row['cpu_ratio']:.2f} ({row['wall_ratio']:.2f}) | "
-              f"{plain['accuracy']:.3f} | {amortised['accuracy']:.3f} |")
-    print(f"\nstep (batch {STEP_BATCH}): plain {steps['plain'] * 1e3:.0f} ms, amortised "
-          f"{steps['amortised'] * 1e3:.0f} ms; written to {out}")
+        old, plain, amortised = row["plain_old"], row["plain"], row["amortised"]
+        ratios = ", ".join(f"{row['cpu_ratio'][n]:.2f} ({row['wall_ratio'][n]:.2f})" for n in ("plain", "amortised"))
+        print(f"| {row['dataset']} | {old['n_train']} | {old['epochs']} | {old['fit_cpu_seconds']:.1f} | "
+              f"{plain['fit_cpu_seconds']:.1f} | {amortised['fit_cpu_seconds']:.1f} | {ratios} | "
+              f"{row['amortised_over_plain_cpu']:.2f} | "
+              f"{old['accuracy']:.3f}, {plain['accuracy']:.3f}, {amortised['accuracy']:.3f} |")
+    print(f"\nstep (batch {STEP_BATCH}), ms: "
+          + ", ".join(f"{name} {value * 1e3:.0f}" for name, value in steps.items()) + f"; written to {out}")
 
 
 if __name__ == "__main__":
