@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 
 from voice2series import V2SClassifier
 from voice2series.datasets import load_ucr
+from voice2series.threads import available_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -39,7 +40,7 @@ EPOCHS = 150
 
 def learning_curves():
     """Train/validation accuracy per epoch, validation carved from the train split."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(available_cores())
     rows = []
     for dataset in CURVE_DATASETS:
         X, y = load_ucr(dataset, "train")

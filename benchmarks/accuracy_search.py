@@ -31,6 +31,7 @@ from voice2series import V2SClassifier
 from voice2series.benchmark import append_row
 from voice2series.datasets import load_ucr
 from voice2series.sources.crepe import CrepeSource
+from voice2series.threads import available_cores
 
 RESULTS = Path(__file__).resolve().parent / "results" / "accuracy_search.csv"
 FIELDS = ["config", "dataset", "fold", "cv_seed", "accuracy", "fit_seconds", "best_epoch", "params"]
@@ -93,6 +94,17 @@ CONFIGS = {
         "resample": 1536,
         "placement": "centre",
     },
+    # Round 2 (issue 15), after the rule change that leaves the program at
+    # least half the waveform; max_epochs=30 to keep the search small (2 CPU
+    # cores shared). Each has a delta = 0 twin (train_program=False): a
+    # linear probe of the same readout, the control for the program.
+    "r2-logits": {"max_epochs": 30},
+    "r2-logits-d0": {"max_epochs": 30, "train_program": False},
+    "r2-inner": {"max_epochs": 30, "readout": "inner"},
+    "r2-inner-d0": {"max_epochs": 30, "readout": "inner", "train_program": False},
+    "r2-both": {"max_epochs": 30, "readout": "both"},
+    "r2-both-d0": {"max_epochs": 30, "readout": "both", "train_program": False},
+    "r2-inner-lr0.003": {"max_epochs": 30, "readout": "inner", "learning_rate": 0.003},
 }
 
 
@@ -179,7 +191,7 @@ def main():
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cv-seed", type=int, default=0)
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=available_cores())
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     if args.summary:

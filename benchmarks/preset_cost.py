@@ -5,6 +5,7 @@ script only answers what each one costs: wall seconds of ``fit`` on the
 official training split, seed 0, with torch's default threads.
 
 Usage: python benchmarks/preset_cost.py [--dataset GunPoint] [--presets default,crepe-speech]
+       [--params 'round1={"readout": "logits"}']  (V2SClassifier parameters, timed beside the presets)
 Writes benchmarks/results/preset_cost_<dataset>.json and prints a markdown table.
 """
 
@@ -28,12 +29,18 @@ def main():
     parser.add_argument("--dataset", default="GunPoint")
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--params", action="append", default=[],
+                        help="NAME=JSON: V2SClassifier parameters to time beside the presets")
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.params)
 
     X, y = load_ucr(args.dataset, "train")
     rows = []
-    for name in args.presets.split(","):
-        estimator = make_preset(name, random_state=args.seed)
+    for name in [*args.presets.split(","), *extra]:
+        if name in extra:
+            estimator = voice2series.V2SClassifier(random_state=args.seed, **json.loads(extra[name]))
+        else:
+            estimator = make_preset(name, random_state=args.seed)
         started = time.perf_counter()
         estimator.fit(X, y)
         rows.append({"preset": name, "fit_seconds": round(time.perf_counter() - started, 2)})
@@ -49,7 +56,7 @@ def main():
         "machine": platform.processor() or platform.machine(),
         "results": rows,
     }
-    out = RESULTS / f"preset_cost_{args.dataset}.json"
+    out = RESULTS / f"preset_cost_{args.dataset}{'_round2' if extra else ''}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n| preset | fit s ({args.dataset}, seed {args.seed}) | x default |\n|---|---|---|")
     for row in rows:

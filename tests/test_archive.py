@@ -91,3 +91,26 @@ def test_bundled_variable_length_dataset_is_equalised_for_every_method(name):
     # its longest training series): a model fitted on train can predict test.
     longest = max(len(x) for split in ("train", "test") for x in load_ucr(name, split)[0])
     assert dataset.X_train.shape[1] == dataset.X_test.shape[1] == longest
+
+
+def test_resamples_follow_tsml_eval_and_keep_the_official_sizes(tmp_path):
+    from voice2series.archive import resample_split
+
+    make_archive(tmp_path, n=12)
+    data = load_dataset("Synth", ucr_root=tmp_path, download=False)
+    assert resample_split(data, 0) is data
+    one, again, two = resample_split(data, 1), resample_split(data, 1), resample_split(data, 2)
+    np.testing.assert_array_equal(one.X_train, again.X_train)  # seeded by the resample index
+    assert not np.array_equal(one.X_train, two.X_train)
+    for r in (one, two):
+        assert r.X_train.shape == data.X_train.shape and r.X_test.shape == data.X_test.shape
+        assert sorted(r.y_train) == sorted(data.y_train)  # stratified: the official class counts
+        pooled = np.concatenate([r.X_train, r.X_test])
+        np.testing.assert_array_equal(np.sort(pooled, axis=0), np.sort(np.concatenate([data.X_train, data.X_test]),
+                                                                       axis=0))
+    assert one.origin.endswith("stratified resample 1")
+    resampling = pytest.importorskip("aeon.benchmarking.resampling")
+    expected = resampling.stratified_resample_data(data.X_train, data.y_train, data.X_test, data.y_test,
+                                                   random_state=2)
+    for ours, theirs in zip((two.X_train, two.y_train, two.X_test, two.y_test), expected):
+        np.testing.assert_array_equal(ours, theirs)

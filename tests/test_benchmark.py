@@ -14,6 +14,8 @@ from .helpers import make_archive, read_csv, report_cells
 FAST_V2S = {"max_epochs": 1, "batch_size": 64}
 
 
+
+
 def test_report_mean_std_beside_published_numbers(tmp_path):
     def row(method, seed, accuracy):
         return {"dataset": "ItalyPowerDemand", "method": method, "seed": seed, "accuracy": accuracy,
@@ -69,6 +71,25 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
     changed = run_benchmark("Synth", out, **{**args, "v2s_params": {**FAST_V2S, "max_epochs": 2}})
     assert (changed.n_resumed, changed.n_new) == (1, 2)
     assert len(read_csv(out / "results.csv")) == 5 and len(changed.rows) == 3
+
+
+def test_a_results_file_from_before_round_2_resumes_with_an_empty_program_fraction(tmp_path):
+    path = tmp_path / "results.csv"
+    legacy = COLUMNS[:-1]
+    row = ["Coffee", "1nn-euclidean", "", "1.0", "1.0", "0", "0", "0", "1", "28", "28", "286", "2", "1", "x",
+           "{}", "Coffee|1nn-euclidean|-|abc", "0.1.0", "sklearn", "2026-01-01"]
+    path.write_text(",".join(legacy) + "\n" + ",".join(row) + "\n")
+    (read,) = read_results(path)
+    assert read["key"] == "Coffee|1nn-euclidean|-|abc" and read["program_fraction"] == ""
+    assert read_csv(path) == [read]  # rewritten with the new column
+
+
+def test_rows_record_the_share_of_the_waveform_the_program_acts_on(tmp_path):
+    make_archive(tmp_path)
+    result = run_benchmark("Synth", tmp_path / "out", methods=["v2s", "1nn-euclidean"], v2s_params=FAST_V2S,
+                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    fractions = {row["method"]: row["program_fraction"] for row in result.rows}
+    assert fractions["1nn-euclidean"] == "" and 0.25 <= float(fractions["v2s"]) < 1
 
 
 def test_corruption_before_the_last_line_is_refused(tmp_path):
@@ -164,3 +185,31 @@ def test_bench_keys_tell_a_two_source_preset_from_a_two_seed_ensemble():
     assert preset_config["ensemble"] == seeds_config["ensemble"] == 2
     assert [m["source"] for m in preset_config["members"]] == ["crepe-tiny", "speech-embedding"]
     assert "members" not in seeds_config
+
+
+def test_resamples_extend_keys_and_resume_official_split_rows(tmp_path):
+    make_archive(tmp_path)
+    args = dict(methods="1nn-euclidean", ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    official = run_benchmark("Synth", tmp_path / "out", **args)
+    key = official.rows[0]["key"]
+    assert key.count("|") == 3 and benchmark.resample_of(official.rows[0]) == 0  # as before resamples
+    more = run_benchmark("Synth", tmp_path / "out", resamples=3, **args)
+    assert (more.n_resumed, more.n_new) == (1, 2)
+    assert [benchmark.resample_of(r) for r in more.rows] == [0, 1, 2]
+    assert [r["key"] for r in more.rows] == [key, f"{key}|r1", f"{key}|r2"]
+    report = more.report_path.read_text()
+    assert "3 resamples per dataset" in report and "redux 1NN-DTW 30 res." in report
+    with pytest.raises(ValueError, match="resamples must be at least 1"):
+        run_benchmark("Synth", tmp_path / "out", resamples=0, **args)
+
+
+def test_units_run_longest_first(tmp_path):
+    make_archive(tmp_path, "Small", n=6, length=20)
+    make_archive(tmp_path, "Large", n=30, length=200, seed=1)
+    data = {name: benchmark.load_dataset(name, ucr_root=tmp_path, download=False) for name in ("Small", "Large")}
+    units = benchmark._plan(data, ["1nn-euclidean", "1nn-dtw"], 1, {})
+    ordered = benchmark._longest_first([(u, "", "") for u in units], data)
+    assert [(u.dataset, u.method) for u, _, _ in ordered][:1] == [("Large", "1nn-dtw")]
+    model, shapes = benchmark.default_model(), {name: benchmark._shape(d) for name, d in data.items()}
+    seconds = [model.predict(u.method, shapes[u.dataset]) for u, _, _ in ordered]
+    assert seconds == sorted(seconds, reverse=True)

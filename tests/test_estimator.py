@@ -1,6 +1,7 @@
 """The estimator's contract (estimator.py): scikit-learn checks, labels and fitted
 attributes, seeding, the variants as parameters, refused parameters, Ctrl-C."""
 
+import pickle
 import signal
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_input_program_options_train(small_xy, params):
     X, y = small_xy
     clf = tiny_classifier(max_epochs=1, **params).fit(X, y)
     assert clf.predict(X).shape == (24,)
-    expected_zeros = {"segments": 3 * 30, "resample": 1024 if params.get("resample") == "fit" else 64}
+    expected_zeros = {"segments": 3 * 30, "resample": 512 if params.get("resample") == "fit" else 64}
     key = "segments" if "segments" in params else "resample"
     assert int((clf.mask_ == 0).sum()) == expected_zeros[key]
 
@@ -241,3 +242,36 @@ def test_ctrl_c_during_refit_keeps_the_previous_model(small_xy, monkeypatch, int
         clf.fit(X[:, :20], y)  # another series length: a half-fit would change n_features_in_
     assert clf.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+    pipeline = make_pipeline(FunctionTransformer(lambda X: X * 2.0), tiny_classifier(max_epochs=1))
+    search = GridSearchCV(pipeline, {"v2sclassifier__mapping": ["random", "linear"]}, cv=2)
+    search.fit(X, y)
+    assert search.predict(X).shape == (24,)
+    assert search.best_params_["v2sclassifier__mapping"] in {"random", "linear"}
+
+
+@pytest.mark.parametrize("readout", ["inner", "both"])
+def test_inner_readout_trains_the_program_and_survives_save_and_pickle(small_xy, readout, tmp_path):
+    X, y = small_xy
+    clf = tiny_classifier(readout=readout, max_epochs=2).fit(X, y)
+    assert clf.model_.source.readout == readout
+    assert np.abs(clf.program_).max() > 0  # the program trained through the inner statistics
+    clf.save(tmp_path / "model.pt")
+    loaded = type(clf).load(tmp_path / "model.pt")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"readout": "inner", "mapping": "random"}, "mapping='linear'"),
+        ({"readout": "both", "mapping": "flm"}, "mapping='linear'"),
+        ({"readout": "inner", "finetune": "last"}, "finetune='last'"),
+    ],
+)
+def test_inner_readout_refuses_what_needs_the_logits(small_xy, params, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_classifier(max_epochs=1, **params).fit(*small_xy)

@@ -148,3 +148,33 @@ def test_ilm_assignment_follows_the_program(small_xy, one_torch_thread):
         program.delta.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
     model.mapping.refresh(source_outputs(model, placed, 32), targets)
     assert not torch.equal(before, model.mapping.assignment)
+
+
+def test_probability_reduction_averages_softmax_over_all_source_outputs():
+    # 4 source outputs, class 0 <- outputs {0, 1}, class 1 <- output {2}; output 3 serves no class.
+    scores = torch.tensor([[1.0, 2.0, 0.5, 3.0], [0.0, 0.0, 0.0, 0.0]])
+    mapping = ManyToOneMapping([[0, 1], [2, 2]], reduction="probabilities")
+    e = np.exp([1.0, 2.0, 0.5, 3.0])
+    p = e / e.sum()  # softmax over ALL outputs, output 3 included
+    q = np.array([(p[0] + p[1]) / 2, p[2]])
+    mapped = mapping(scores)
+    assert torch.allclose(mapped[0].double(), torch.log(torch.from_numpy(q)), atol=1e-6)
+    assert torch.allclose(mapped[1], torch.log(torch.tensor([0.25, 0.25])))
+    # Keras' categorical_crossentropy renormalises q: loss = -log(q_y / sum(q)).
+    loss = torch.nn.functional.cross_entropy(mapped[:1], torch.tensor([1]))
+    assert loss.item() == pytest.approx(-np.log(q[1] / q.sum()), rel=1e-6)
+
+
+def test_logit_reduction_is_unchanged_by_default():
+    scores = torch.tensor([[1.0, 2.0, 0.5, 3.0]])
+    assert torch.allclose(ManyToOneMapping([[0, 1], [2, 3]])(scores), torch.tensor([[1.5, 1.75]]))
+
+
+def test_reduction_reaches_sequential_and_frequency_mappings_and_is_refused_elsewhere():
+    assert make_mapping("sequential", 37, 2, _rng(), 1, reduction="probabilities").reduction == "probabilities"
+    assert make_mapping("flm", 37, 2, _rng(), reduction="probabilities").reduction == "probabilities"
+    for kind in ("linear", "blm"):
+        with pytest.raises(ValueError, match="many-to-one"):
+            make_mapping(kind, 37, 2, _rng(), reduction="probabilities")
+    with pytest.raises(ValueError, match="reduction"):
+        make_mapping("random", 37, 2, _rng(), reduction="mean")

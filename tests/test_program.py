@@ -157,24 +157,26 @@ def test_a_series_too_long_for_the_source_is_refused_with_the_fix():
         tiny_classifier().fit(X, random_xy()[1])
 
 
-def test_resample_auto_keeps_series_that_fit_and_shrinks_the_others():
+def test_resample_auto_keeps_series_up_to_half_a_segment_and_shrinks_the_others():
     def length(n_timepoints, n_channels):
         return series_length_in_waveform(n_timepoints, 1024, segments=2, n_channels=n_channels, resample="auto")
 
-    assert length(300, 1) == 300
-    assert length(600, 1) == 512
-    assert length(300, 2) == 256  # two channels, two copies each
-    assert series_length_in_waveform(1460, 1024, resample="auto") == 1024  # ACSF1
+    assert length(200, 1) == 200
+    assert length(300, 1) == 256  # longer than half its 512-sample segment
+    assert length(100, 2) == 100
+    assert length(300, 2) == 128  # two channels, two copies each: 256-sample segments
+    assert series_length_in_waveform(1460, 1024, resample="auto") == 512  # ACSF1
     assert series_length_in_waveform(24, 1024, resample=100) == 100
-    assert series_length_in_waveform(24, 1024, resample="fit") == 1024
+    assert series_length_in_waveform(24, 1024, resample="fit") == 512  # "fit" fills half
 
 
-def test_resample_auto_fits_a_series_too_long_for_the_source(small_xy, one_torch_thread):
+def test_resample_auto_leaves_the_program_half_of_a_series_too_long_for_the_source(small_xy, one_torch_thread):
     X, y = small_xy
     long_X = np.repeat(X, 40, axis=1)  # 1200 samples > CREPE's 1024
     clf = tiny_classifier(resample="auto", max_epochs=1).fit(long_X, y)
     assert clf.predict(long_X).shape == (len(y),)
-    assert clf.mask_.sum() == 0  # the shrunk series fills the whole input
+    assert clf.mask_.sum() == 512  # the series is shrunk to half the input
+    assert clf.program_fraction_ == 0.5
 
 
 def test_amplitude_scales_the_series_in_fit_and_predict(small_xy, one_torch_thread):
@@ -187,3 +189,59 @@ def test_amplitude_scales_the_series_in_fit_and_predict(small_xy, one_torch_thre
         scaled_inside.predict_proba(X), scaled_outside.predict_proba(2.0 * X), rtol=1e-5, atol=1e-6
     )
     assert not np.allclose(scaled_inside.predict_proba(X), tiny_classifier().fit(X, y).predict_proba(X))
+
+
+@pytest.mark.parametrize("resample", ["fit", "auto"])
+@pytest.mark.parametrize("n_timepoints, segments, n_channels", [(24, 1, 1), (1460, 1, 1), (2000, 3, 2), (5000, 1, 1)])
+def test_a_resampled_series_always_leaves_the_program_half_of_the_waveform(resample, n_timepoints, segments,
+                                                                            n_channels):
+    length = series_length_in_waveform(n_timepoints, 1024, segments=segments, n_channels=n_channels,
+                                       resample=resample)
+    program = InputProgram(1024, length, segments=segments, n_channels=n_channels)
+    assert program.mask.mean() >= 0.5
+
+
+@pytest.mark.parametrize("resample, n_timepoints", [(1024, 24), (900, 24), (None, 1000)])
+def test_a_length_that_leaves_the_program_too_little_room_is_refused_with_the_fix(resample, n_timepoints):
+    with pytest.raises(ValueError, match="resample='auto'"):
+        series_length_in_waveform(n_timepoints, 1024, resample=resample)
+    assert series_length_in_waveform(24, 1024, resample=768) == 768  # a quarter left: accepted
+
+
+@pytest.mark.parametrize("readout", ["logits", "inner"])
+def test_the_program_acts_on_the_source_exactly_where_the_mask_is_one(readout):
+    """A broken program (mask inverted, delta detached, the series overwritten)
+    fails here: delta must change what the frozen source outputs, and the
+    gradient must reach every sample of delta the mask leaves free and none
+    under the series."""
+    from voice2series.sources import CrepeSource
+
+    source = CrepeSource("tiny", readout=readout)
+    program = InputProgram(1024, 150, placement="centre")
+    placed = program.place(_series(n=2, length=150))
+    before = source(program(placed)).detach()
+    with torch.no_grad():
+        program.delta.normal_(generator=torch.Generator().manual_seed(1))
+    outputs = source(program(placed))
+    assert (outputs.detach() - before).abs().max() > 1e-3
+    weights = torch.randn(outputs.shape, generator=torch.Generator().manual_seed(2))
+    (outputs * weights).sum().backward()
+    grad = program.delta.grad
+    free = program.mask.bool()
+    assert torch.all(grad[~free] == 0)
+    assert torch.all(grad[free] != 0), f"{int((grad[free] == 0).sum())} free samples get no gradient"
+
+
+def test_glorot_init_stays_within_keras_bounds_and_zeros_is_the_default():
+    from voice2series.program import glorot_uniform_bound
+
+    assert InputProgram(16000, 100).delta.abs().max().item() == 0.0
+    torch.manual_seed(0)
+    delta = InputProgram(16000, 100, init="glorot").delta.detach()
+    bound = np.sqrt(6.0 / (16000 + 1))  # Keras glorot_uniform on a (16000, 1) kernel
+    assert glorot_uniform_bound(16000) == pytest.approx(bound)
+    assert delta.abs().max().item() <= bound
+    assert delta.abs().max().item() > 0.99 * bound  # uniform over the whole interval
+    assert delta.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.03)
+    with pytest.raises(ValueError, match="init"):
+        InputProgram(100, 10, init="normal")

@@ -16,8 +16,11 @@ from voice2series.sources import CrepeSource, from_module
 from voice2series.training import (
     ReprogrammedModel,
     _make_scheduler,
+    _train_one_epoch,
+    build_model,
     calibrate_mapping,
     predict_logits,
+    program_penalty,
     train_model,
 )
 
@@ -180,10 +183,10 @@ def test_mapping_is_refreshed_at_the_start_of_due_epochs(small_xy, monkeypatch, 
 
     original = training._refresh_mapping
 
-    def spy(model, placed, targets, batch_size, epoch):
+    def spy(model, placed, targets, batch_size, epoch, *cache):
         if model.mapping.refresh_due(epoch):
             epochs_due.append(epoch)
-        return original(model, placed, targets, batch_size, epoch)
+        return original(model, placed, targets, batch_size, epoch, *cache)
 
     monkeypatch.setattr(training, "_refresh_mapping", spy)
     for cls in (FrequencyMapping, BayesianMapping):
@@ -256,3 +259,51 @@ def test_bad_device_is_named():
 def test_cuda_without_cuda_says_what_to_use():
     with pytest.raises(ValueError, match="use device='cpu'"):
         tiny_classifier(device="cuda", max_epochs=1).fit(*random_xy())
+
+
+def test_inverse_time_decay_follows_keras_legacy_decay_per_step():
+    weights = [torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)]
+    optimizer = torch.optim.Adam([{"params": weights[:1]}, {"params": weights[1:], "lr": 1e-4}], lr=0.05)
+    scheduler = _make_scheduler(optimizer, "inverse-time", max_epochs=3, lr_decay=0.48)
+    rates = []
+    for step in range(12):
+        rates.append([group["lr"] for group in optimizer.param_groups])  # the rate this update uses
+        weights[0].grad = torch.ones(3)
+        weights[1].grad = torch.ones(2)
+        optimizer.step()
+        if step % 4 == 3:
+            scheduler.step()  # the per-epoch call must not decay it further
+    for t, (program_rate, source_rate) in enumerate(rates):
+        # Keras: lr_t = lr / (1 + decay * iterations), iterations = updates done before this one.
+        assert program_rate == pytest.approx(0.05 / (1 + 0.48 * t))
+        assert source_rate == pytest.approx(1e-4 / (1 + 0.48 * t))
+
+
+def test_program_penalty_is_l2_times_squared_norm():
+    model = build_model(tiny_classifier(program_init="glorot").get_params(), (1, 24), 2, np.random.RandomState(0))
+    delta = model.program.delta.detach().double()
+    assert program_penalty(model, 0.05).item() == pytest.approx(0.05 * float((delta**2).sum()), rel=1e-5)
+
+
+def test_training_loss_includes_the_l2_term_and_its_gradient():
+    params = tiny_classifier(program_init="glorot", mapping="sequential").get_params()
+    model = build_model(params, (1, 24), 2, np.random.RandomState(0))
+    placed = model.program.place(torch.randn(8, 24))
+    targets = torch.tensor([0, 1] * 4)
+    delta = model.program.delta.detach().clone()
+    with torch.no_grad():
+        model.train()
+        expected = F.cross_entropy(model(placed), targets).item() + 0.05 * float((delta.double() ** 2).sum())
+    # Plain SGD with lr=1 on one full batch: the step is the gradient itself.
+    optimizer = torch.optim.SGD([model.program.delta], lr=1.0)
+    without = build_model(params, (1, 24), 2, np.random.RandomState(0))
+    without.program.delta.data.copy_(delta)
+    optimizer_without = torch.optim.SGD([without.program.delta], lr=1.0)
+    generator = torch.Generator().manual_seed(0)
+    loss, _ = _train_one_epoch(model, optimizer, placed, targets, 8, generator, program_l2=0.05)
+    _train_one_epoch(without, optimizer_without, placed, targets, 8, torch.Generator().manual_seed(0))
+    assert loss == pytest.approx(expected, rel=1e-5)
+    # The penalty's gradient is 2 * 0.05 * delta, on top of the cross-entropy's.
+    step_with = delta - model.program.delta.detach()
+    step_without = delta - without.program.delta.detach()
+    assert torch.allclose(step_with - step_without, 0.1 * delta, atol=1e-6)

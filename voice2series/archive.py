@@ -30,7 +30,7 @@ import pandas as pd
 from .datasets import bundled_datasets, load_ucr
 from .series_input import equalise_lengths
 
-__all__ = ["UCRDataset", "load_dataset", "read_ucr_tsv", "ucr_names", "ROOT_ENV", "CACHE_ENV"]
+__all__ = ["UCRDataset", "load_dataset", "read_ucr_tsv", "resample_split", "ucr_names", "ROOT_ENV", "CACHE_ENV"]
 
 ROOT_ENV = "VOICE2SERIES_UCR_ROOT"
 CACHE_ENV = "VOICE2SERIES_CACHE"
@@ -278,3 +278,49 @@ def _write_tsv(path, series, labels):
         for label, s in zip(labels, series):
             values = list(map(repr, map(float, s))) + ["NaN"] * (length - len(s))
             handle.write("\t".join([label, *values]) + "\n")
+
+
+def resample_split(dataset, resample):
+    """Resample ``resample`` of a dataset: 0 is the official split.
+
+    Resample ``i > 0`` pools train and test and draws, class by class, a new
+    training set with the official per-class training counts (the rest is the
+    test set), shuffled by ``numpy.random.RandomState(i)``: the convention of
+    tsml-eval and the bake-off redux (aeon's
+    ``aeon.benchmarking.resampling.stratified_resample_data(..., random_state=i)``
+    gives the same indices), so every method sees the same resample ``i``.
+
+    Parameters
+    ----------
+    dataset : UCRDataset
+    resample : int
+
+    Returns
+    -------
+    UCRDataset
+        ``dataset`` itself for resample 0; otherwise a new one whose ``origin``
+        names the resample.
+    """
+    resample = int(resample)
+    if resample < 0:
+        raise ValueError(f"resample must be 0 (the official split) or more, got {resample}.")
+    if resample == 0:
+        return dataset
+    y_train, y_test = np.asarray(dataset.y_train), np.asarray(dataset.y_test)
+    labels = np.concatenate([y_train, y_test])
+    X = np.concatenate([dataset.X_train, dataset.X_test])
+    classes, train_counts = np.unique(y_train, return_counts=True)
+    if list(classes) != list(np.unique(y_test)):
+        raise ValueError(f"{dataset.name}: train and test hold different classes; it cannot be resampled stratified.")
+    rng = np.random.RandomState(resample)
+    train, test = [], []
+    for label, count in zip(classes, train_counts):
+        indices = np.flatnonzero(labels == label)
+        rng.shuffle(indices)
+        train.append(indices[:count])
+        test.append(indices[count:])
+    train, test = np.concatenate(train), np.concatenate(test)
+    return UCRDataset(
+        dataset.name, X[train], labels[train], X[test], labels[test],
+        f"{dataset.origin}; stratified resample {resample}",
+    )

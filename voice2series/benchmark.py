@@ -1,14 +1,19 @@
 """Benchmark V2SClassifier against standard baselines on UCR datasets.
 
-Protocol: the official UCR train/test split of every dataset. Each method sees
+Protocol: the official UCR train/test split of every dataset (resample 0) and,
+with ``resamples > 1``, stratified reshuffles of train+test with the official
+sizes (resample ``i`` seeded by ``i``, the same for every method; see
+:func:`voice2series.archive.resample_split`). Each method sees
 the training split only while it is fitted (V2SClassifier selects its epoch on a
 validation split carved from the training data); the test split is predicted
 once per fitted model. Stochastic methods run once per seed; deterministic
 ones (the 1-NN classifiers) once per dataset.
 
 Results are appended, one flushed CSV row per dataset x method x seed x
-configuration, so an interrupted run continues where it stopped when rerun
-with the same arguments.
+configuration x resample, so an interrupted run continues where it stopped when
+rerun with the same arguments. The units run in this process, in local
+processes or on a Dask cluster (:mod:`voice2series.cluster`), longest first by
+:mod:`voice2series.cost_model`; this process alone writes the CSV.
 """
 
 from __future__ import annotations
@@ -29,8 +34,11 @@ import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from . import __version__
-from .archive import load_dataset, ucr_names
+from .archive import load_dataset, resample_split, ucr_names
+from .cluster import parallelize, worker_threads
+from .cost_model import default_model
 from .datasets import bundled_datasets
+from .threads import available_cores
 
 __all__ = [
     "METHODS",
@@ -39,6 +47,7 @@ __all__ = [
     "expand_datasets",
     "make_estimator",
     "read_results",
+    "resample_of",
     "run_benchmark",
     "write_report",
 ]
@@ -55,8 +64,11 @@ COLUMNS = [
     "dataset", "method", "seed", "accuracy", "balanced_accuracy", "fit_seconds",
     "predict_seconds", "warmup_seconds", "peak_rss_mb", "n_train", "n_test",
     "n_timepoints", "n_classes", "threads", "data_origin", "config", "key",
-    "voice2series_version", "backend", "finished_at",
+    "voice2series_version", "backend", "finished_at", "program_fraction",
 ]
+# Results files written before round 2 lack the last column; their rows are
+# read with it empty, so a new run can resume (and extend) them.
+_LEGACY_COLUMNS = COLUMNS[:-1]
 _DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -202,13 +214,31 @@ class _Unit:
     method: str
     seed: object  # int, or None for deterministic methods
     params: tuple  # V2S parameters as sorted items (hashable)
+    resample: int = 0  # 0: the official split
 
     def key_and_config(self):
         estimator, _ = make_estimator(self.method, self.seed, dict(self.params))
         config = _config(self.method, estimator)
         digest = hashlib.sha1(config.encode()).hexdigest()[:12]
         seed = "-" if self.seed is None else self.seed
-        return f"{self.dataset}|{self.method}|{seed}|{digest}", config
+        # Resample 0 keeps the key of the official-split runs written before resamples existed.
+        suffix = f"|r{self.resample}" if self.resample else ""
+        return f"{self.dataset}|{self.method}|{seed}|{digest}{suffix}", config
+
+
+def resample_of(row):
+    """The resample index of a results row (0, the official split, for keys without one).
+
+    Parameters
+    ----------
+    row : dict
+
+    Returns
+    -------
+    int
+    """
+    last = str(row.get("key", "")).rsplit("|", 1)[-1]
+    return int(last[1:]) if last[:1] == "r" and last[1:].isdigit() else 0
 
 
 _WARMED = set()
@@ -264,6 +294,7 @@ def _run_unit(unit, data, threads, key, config):
         "voice2series_version": __version__,
         "backend": backend,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "program_fraction": _program_fraction(estimator),
     }
 
 
@@ -312,7 +343,10 @@ def read_results(path):
     if len(lines) == 1 and not lines[0].endswith("\n"):
         path.write_text("")  # killed while writing the header
         return []
-    if next(csv.reader([lines[0]])) != COLUMNS:
+    header = next(csv.reader([lines[0]]))
+    if header == _LEGACY_COLUMNS:
+        lines = _upgrade_legacy(path, lines)
+    elif header != COLUMNS:
         raise ValueError(f"{path} is not a results file of this version (columns differ); choose another --out.")
     # Parse line by line: a cut-off quoted field must not swallow the lines after it.
     body = [(line, next(csv.reader([line]), [])) for line in lines[1:]]
@@ -331,6 +365,26 @@ def read_results(path):
         body = body[:-1]
         path.write_text(lines[0] + "".join(line for line, _ in body))
     return [dict(zip(COLUMNS, row)) for _, row in body]
+
+
+def _upgrade_legacy(path, lines):
+    """Rewrite a pre-round-2 results file with an empty ``program_fraction`` column."""
+    upgraded = [",".join(COLUMNS) + "\n"]
+    for line in lines[1:]:
+        row = next(csv.reader([line]), [])
+        if line.endswith("\n") and len(row) == len(_LEGACY_COLUMNS):
+            line = line[:-1] + ",\n"
+        upgraded.append(line)
+    path.write_text("".join(upgraded))
+    return upgraded
+
+
+def _program_fraction(estimator):
+    """Share of the waveform the fitted program acts on ("" for a baseline);
+    the mean over the members of an ensemble."""
+    members = list(getattr(estimator, "estimators_", [estimator]))
+    fractions = [m.program_fraction_ for m in members if hasattr(m, "program_fraction_")]
+    return f"{np.mean(fractions):.4f}" if fractions else ""
 
 
 def _valid(row):
@@ -374,6 +428,9 @@ def run_benchmark(
     skip_missing=False,
     quiet=False,
     log=print,
+    resamples=1,
+    backend="loky",
+    backend_params=None,
 ):
     """Benchmark methods on UCR datasets; write ``results.csv`` and ``report.md``.
 
@@ -391,8 +448,8 @@ def run_benchmark(
         to ``"auto"`` (shrink only series longer than the source input; see
         :func:`voice2series.program.series_length_in_waveform`).
     n_jobs : int, default=1
-        Parallel work units (joblib); ``-1`` for one per core. Each worker gets
-        ``cores // n_jobs`` threads.
+        Parallel work units; ``-1`` for one per core. Each local worker gets
+        ``cores // n_jobs`` threads (on a Dask cluster: its worker's ``nthreads``).
     ucr_root : str or Path, optional
         Local archive copy (see :func:`voice2series.archive.load_dataset`).
     download : bool, default=True
@@ -404,6 +461,16 @@ def run_benchmark(
         Log one line per finished unit instead of a progress bar.
     log : callable, default=print
         Receives log lines.
+    resamples : int, default=1
+        Resamples ``0 .. resamples-1`` of every dataset (0: the official split).
+    backend : {"loky", "dask", "none"}, default="loky"
+        Engine of :func:`voice2series.cluster.parallelize`: ``"loky"`` runs
+        ``n_jobs`` local processes (this process when ``n_jobs=1``); ``"dask"``
+        runs on the Dask scheduler ``backend_params["scheduler"]``, or on a local
+        cluster of ``n_jobs`` worker processes when none is given. Dataset arrays
+        travel with each unit: Dask workers need no access to this machine's files.
+    backend_params : dict, optional
+        Passed to the engine (e.g. ``{"scheduler": "tcp://host:8786"}``).
 
     Returns
     -------
@@ -412,11 +479,15 @@ def run_benchmark(
     methods = _check_methods(methods)
     if int(seeds) < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}.")
+    if int(resamples) < 1:
+        raise ValueError(f"resamples must be at least 1 (1: the official split only), got {resamples}.")
+    if backend not in ("none", "loky", "dask"):
+        raise ValueError(f"Unknown backend {backend!r}; use one of ['loky', 'dask', 'none'].")
     v2s_params = {"resample": "auto", **(v2s_params or {})}
     names = expand_datasets(datasets)
     out = Path(out)
     data = _load_all(names, ucr_root, download, download_timeout, skip_missing, log)
-    units = _plan(data, methods, int(seeds), v2s_params)
+    units = _plan(data, methods, int(seeds), v2s_params, int(resamples))
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "results.csv"
     done = {row["key"]: row for row in read_results(csv_path)}
@@ -425,10 +496,12 @@ def run_benchmark(
     n_resumed = len(wanted) - len(pending)
     if n_resumed:
         log(f"resuming: {n_resumed} of {len(wanted)} units already in {csv_path}")
-    new = _execute(pending, data, csv_path, n_jobs, quiet, log)
+    pending = _longest_first(pending, data)
+    new = _execute(pending, data, csv_path, n_jobs, quiet, log, backend, backend_params)
     done.update({row["key"]: row for row in new})
     rows = [done[key] for _, key, _ in wanted]
-    report_path = write_report(rows, out / "report.md", seeds=int(seeds), methods=methods, names=list(data))
+    report_path = write_report(rows, out / "report.md", seeds=int(seeds), methods=methods, names=list(data),
+                               resamples=int(resamples))
     return BenchmarkResult(csv_path, report_path, rows, len(new), n_resumed)
 
 
@@ -466,24 +539,49 @@ def _load_all(names, ucr_root, download, timeout, skip_missing, log):
 _COST_COLUMNS = ("fit_seconds", "predict_seconds", "warmup_seconds", "peak_rss_mb")
 
 
-def _plan(data, methods, seeds, v2s_params):
+def _plan(data, methods, seeds, v2s_params, resamples=1):
     units = []
     params = tuple(sorted(v2s_params.items()))
-    for name in data:
-        for method in methods:
-            method_seeds = [None] if method in DETERMINISTIC else range(seeds)
-            units.extend(_Unit(name, method, seed, params if method == "v2s" else ()) for seed in method_seeds)
+    for resample in range(resamples):
+        for name in data:
+            for method in methods:
+                method_seeds = [None] if method in DETERMINISTIC else range(seeds)
+                units.extend(
+                    _Unit(name, method, seed, params if method == "v2s" else (), resample) for seed in method_seeds
+                )
     return units
+
+
+def _longest_first(pending, data):
+    """Pending units sorted by projected seconds, longest first (ties keep their order)."""
+    model = default_model()
+    shapes = {name: _shape(dataset) for name, dataset in data.items()}
+    seconds = [model.predict(unit.method, shapes[unit.dataset], dict(unit.params)) for unit, _, _ in pending]
+    order = sorted(range(len(pending)), key=lambda i: -seconds[i])
+    return [pending[i] for i in order]
+
+
+def _shape(dataset):
+    return {
+        "n_train": len(dataset.y_train), "n_test": len(dataset.y_test),
+        "n_timepoints": dataset.X_train.shape[1], "n_classes": len(set(dataset.y_train)),
+    }
 
 
 def _threads(n_jobs):
     """(workers, threads per worker) with workers x threads <= cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     workers = cores if n_jobs == -1 else max(1, min(int(n_jobs), cores))
     return workers, max(1, cores // workers)
 
 
-def _execute(pending, data, csv_path, n_jobs, quiet, log):
+def _work(item, meta=None):
+    """One unit wherever it runs: draw its resample, pin its threads, fit and score."""
+    unit, dataset, threads, key, config = item
+    return _run_unit(unit, resample_split(dataset, unit.resample), worker_threads(threads), key, config)
+
+
+def _execute(pending, data, csv_path, n_jobs, quiet, log, backend="loky", backend_params=None):
     from tqdm.auto import tqdm
 
     workers, threads = _threads(n_jobs)
@@ -494,8 +592,10 @@ def _execute(pending, data, csv_path, n_jobs, quiet, log):
         append_row(csv_path, row)
         new.append(row)
         bar.update()
+        resample = resample_of(row)
         message = (
-            f"{row['dataset']} {row['method']} seed {row['seed'] if row['seed'] != '' else '-'}: accuracy "
+            f"{row['dataset']} {row['method']} seed {row['seed'] if row['seed'] != '' else '-'}"
+            f"{f' resample {resample}' if resample else ''}: accuracy "
             f"{float(row['accuracy']):.4f}, fit {float(row['fit_seconds']):.1f} s"
         )
         if quiet:
@@ -503,24 +603,22 @@ def _execute(pending, data, csv_path, n_jobs, quiet, log):
         else:
             bar.set_postfix_str(message)
 
+    if backend == "loky" and workers == 1:
+        backend = "none"  # in this process, as before clusters existed
+    params = {"n_jobs": workers, "threads_per_worker": threads, **(backend_params or {})}
+    if backend == "dask":
+        threads = None  # each unit asks its worker for its nthreads
+    items = ((unit, data[unit.dataset], threads, key, config) for unit, key, config in pending)
+    import torch
+
+    previous = torch.get_num_threads()
+    rows = parallelize(_work, items, backend=backend, backend_params=params)
     try:
-        if workers == 1:
-            import torch
-
-            previous = torch.get_num_threads()
-            try:
-                for unit, key, config in pending:
-                    bar.set_description(f"{unit.dataset} {unit.method}")
-                    record(_run_unit(unit, data[unit.dataset], threads, key, config))
-            finally:
-                torch.set_num_threads(previous)
-        else:
-            from joblib import Parallel, delayed
-
-            jobs = (delayed(_run_unit)(u, data[u.dataset], threads, k, c) for u, k, c in pending)
-            for row in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
-                record(row)
+        for row in rows:
+            record(row)
     finally:
+        rows.close()  # an interruption stops the engine's tasks and closes its workers now
+        torch.set_num_threads(previous)
         bar.close()
     return new
 
@@ -535,8 +633,14 @@ def _summary(values):
     return f"{values.mean():.3f} ± {values.std(ddof=1):.3f} (n={values.size})"
 
 
-def write_report(rows, path, seeds, methods, names):
+def write_report(rows, path, seeds, methods, names, resamples=1):
     """Markdown report: mean ± std per dataset and method beside published numbers.
+
+    With several resamples, cells are means over resamples (and seeds) and the
+    bake-off redux's 30-resample means are shown too. With at least 2 methods
+    and 5 datasets, a comparison section follows (:mod:`voice2series.bench_stats`:
+    critical-difference diagram, scatter plots, wins/draws/losses, Wilcoxon),
+    its PNGs next to the report.
 
     Parameters
     ----------
@@ -547,6 +651,7 @@ def write_report(rows, path, seeds, methods, names):
     methods : list of str
     names : list of str
         Datasets, in report order.
+    resamples : int, default=1
 
     Returns
     -------
@@ -558,18 +663,26 @@ def write_report(rows, path, seeds, methods, names):
         by.setdefault((row["dataset"], row["method"]), []).append(row)
     header = ["dataset", "train/test/length", *(METHOD_LABELS[m] for m in methods),
               "paper V2S_a", "paper V2S_u", "paper SOTA", "redux MiniROCKET", "redux 1NN-DTW"]
+    if resamples > 1:
+        header += ["redux MiniROCKET 30 res.", "redux 1NN-DTW 30 res."]
+    splits = ("official UCR train/test splits" if resamples == 1 else
+              f"{resamples} resamples per dataset: resample 0 is the official UCR train/test split, resample "
+              f"i > 0 a stratified shuffle of train+test with the official sizes seeded by i (tsml-eval's "
+              f"convention), the same for every method")
     lines = [
         "# voice2series benchmark",
         "",
-        f"Protocol: official UCR train/test splits; every method is fitted on the training split "
+        f"Protocol: {splits}; every method is fitted on the training split "
         f"only (V2S picks its epoch on a validation split of the training data when early "
         f"stopping is on); the test split is predicted once per fitted model. Stochastic methods "
         f"(V2S, MiniRocket): {seeds} run(s), seeds {', '.join(map(str, range(seeds)))}; 1-NN classifiers are "
-        f"deterministic: one run. Cells: test accuracy, mean ± sample std over seeds.",
+        f"deterministic: one run{' per resample' if resamples > 1 else ''}. Cells: test accuracy, mean ± sample "
+        f"std over seeds{' and resamples' if resamples > 1 else ''}.",
         "",
         "Published columns, as fractions: *paper* = Yang, Tsai & Chen, ICML 2021, Table 2 (selected "
         "on the test split by the official code, so optimistic; different source model); *redux* = "
-        "Middlehurst, Schäfer & Bagnall, DMKD 2024, official split. Blank: not published.",
+        "Middlehurst, Schäfer & Bagnall, DMKD 2024, official split"
+        f"{' and mean over their 30 resamples' if resamples > 1 else ''}. Blank: not published.",
         "",
         f"voice2series {__version__}; {len(rows)} rows; generated "
         f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}.",
@@ -585,8 +698,11 @@ def write_report(rows, path, seeds, methods, names):
                      _percent(paper, name, "sota_reported"),
                      _fraction(redux, name, "MiniROCKET_official_split"),
                      _fraction(redux, name, "1NN-DTW_official_split")]
+        if resamples > 1:
+            published += [_fraction(redux, name, "MiniROCKET_mean_30_resamples"),
+                           _fraction(redux, name, "1NN-DTW_mean_30_resamples")]
         lines.append("| " + " | ".join([name, shape, *cells, *published]) + " |")
-    lines.append(_mean_row(by, names, methods))
+    lines.append(_mean_row(by, names, methods, len(header) - 2 - len(methods)))
     lines += ["", "Mean seconds per fit (predict) on this machine; first-use numba compilation "
               "is excluded and listed separately:", "",
               "| method | fit s | predict s | numba warm-up s | peak RSS MB |", "|---|---|---|---|---|"]
@@ -603,11 +719,14 @@ def write_report(rows, path, seeds, methods, names):
     if v2s:
         lines += ["", f"V2S configuration (first dataset): `{v2s['config']}`"]
     path = Path(path)
+    from .bench_stats import comparison_section
+
+    lines += comparison_section(rows, methods, names, path.parent, METHOD_LABELS)
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def _mean_row(by, names, methods):
+def _mean_row(by, names, methods, n_published=5):
     """Mean over datasets of each method's mean accuracy, on the datasets every method has."""
     shared = [n for n in names if all(by.get((n, m)) for m in methods)]
     means = [
@@ -615,7 +734,7 @@ def _mean_row(by, names, methods):
         if shared else "" for m in methods
     ]
     return "| " + " | ".join([f"**mean** ({len(shared)} datasets run by every method)", "", *means,
-                              *[""] * 5]) + " |"
+                              *[""] * n_published]) + " |"
 
 
 def _percent(table, name, column):

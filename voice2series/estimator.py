@@ -16,13 +16,14 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
-from .mapping import MAPPINGS
-from .program import INTERPOLATIONS, PLACEMENTS, RESAMPLE_RULES, prepare_series
+from .mapping import MAPPING_REDUCTIONS, MAPPINGS
+from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, prepare_series
 from .series_input import check_series
 from .sources import AcousticSource, source_names
 from .training import (
     FINETUNES,
     LR_SCHEDULES,
+    READOUTS,
     TRAININGS,
     build_model,
     calibrate_mapping,
@@ -75,18 +76,40 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Bayesian-guided probabilistic mapping, recomputed every
         ``mapping_update_every`` epochs (Cai et al. 2024); see
         ``docs/variants.md``.
+    readout : {"logits", "inner", "both"}, default="logits"
+        What of the frozen source the mapping reads. ``"logits"``: its
+        outputs (the paper's setting). ``"inner"``: per-channel statistics
+        (mean, max, smooth share of positive values) of every inner block's
+        pre-activation output, pooled over time
+        (:meth:`voice2series.sources.CrepeSource.frame_features`); the program
+        is trained through them. ``"both"``: the outputs and the inner
+        statistics side by side. ``"inner"`` and ``"both"`` go beyond the
+        paper's output-only mapping; they need ``mapping="linear"`` and a
+        source that exposes its inner layers (CREPE).
     outputs_per_class : int, optional
         Source outputs per class for the many-to-one mappings; default
         ``n_outputs // n_classes`` for random/sequential, 1 for flm/ilm.
+    mapping_reduction : {"logits", "probabilities"}, default="logits"
+        What the many-to-one mappings (random, sequential, flm, ilm) average
+        over a class's source outputs. ``"logits"``: the mean logit is the
+        class score. ``"probabilities"``: the official code's
+        ``multi_mapping``, class ``c`` gets ``q_c``, the mean softmax
+        probability (softmax over all source outputs) of its outputs; the loss
+        is ``-log(q_y / sum_c q_c)``, Keras' categorical cross-entropy on
+        ``q`` (see :class:`voice2series.mapping.ManyToOneMapping`).
     segments : int, default=1
         Copies of the series at identical intervals in the waveform.
     placement : {"start", "centre"}, default="start"
         Where each copy sits inside its segment.
     resample : None, "fit", "auto" or int, default=None
-        ``None`` keeps the series as is (an error if it does not fit);
-        ``"fit"`` stretches or shrinks it to fill its segment; ``"auto"``
-        keeps it when it fits and shrinks it to its segment when it does not;
-        an int is the target length.
+        ``None`` keeps the series as is; ``"fit"`` stretches or shrinks it
+        to half its segment; ``"auto"`` keeps it when it takes at most half
+        its segment and shrinks it to half when it is longer; an int is the
+        target length. The program always keeps room: a resampled series
+        takes at most half of its segment (until round 2, ``"fit"`` filled
+        the whole segment and left the program nothing), and a length that
+        leaves the program less than a quarter of the waveform is refused
+        (see :func:`voice2series.program.series_length_in_waveform`).
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
     amplitude : float, default=1.0
@@ -98,14 +121,27 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         spectrogram source it is also the loudness of the series.
     program_dropout : float, default=0.0
         Dropout probability on the program during training.
+    program_init : {"zeros", "glorot"}, default="zeros"
+        The program's initial value: zero, or Glorot-uniform in
+        ``[-b, b]``, ``b = sqrt(6 / (input_length + 1))`` (the official
+        code's Keras initialiser on a ``(input_length, 1)`` weight).
+    program_l2 : float, default=0.0
+        Adds ``program_l2 * sum(delta ** 2)`` to every mini-batch's loss
+        (the official code's Keras ``l2(0.05)`` regulariser on the program;
+        unlike ``weight_decay``, it goes through Adam's scaling).
     weight_decay : float, default=0.0
         Adam's L2 penalty on the program (and head).
     learning_rate : float, default=0.01
         Adam's step size (the paper used 0.05 with a fixed many-to-one
         mapping; the learnable head trains better at 0.01).
-    lr_schedule : {"constant", "cosine"}, default="constant"
+    lr_schedule : {"constant", "cosine", "inverse-time"}, default="constant"
         ``"cosine"`` anneals the step size from ``learning_rate`` to 0 over
-        ``max_epochs`` (one step per epoch).
+        ``max_epochs`` (one step per epoch). ``"inverse-time"`` is Keras'
+        legacy ``decay``: the update after ``t`` earlier mini-batch updates
+        uses ``learning_rate / (1 + lr_decay * t)``.
+    lr_decay : float, default=0.48
+        Decay per mini-batch of the ``"inverse-time"`` schedule (0.48 in the
+        official code); ignored by the other schedules.
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=32
@@ -195,6 +231,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         own mask).
     mask_ : ndarray of shape (input_length,)
         1 where the program acts, 0 where the series sits.
+    program_fraction_ : float
+        Share of the waveform's samples where the program acts (mean of
+        ``mask_``); at least 0.25 by construction.
     mapping_ : ndarray of shape (n_classes, n_source_outputs)
         Weight of each source output in each class score.
     history_ : list of dict
@@ -219,16 +258,21 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "source": [StrOptions(set(source_names())), HasMethods(["forward", "freeze"])],
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
+        "readout": [StrOptions(set(READOUTS))],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
+        "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
         "segments": [Interval(Integral, 1, None, closed="left")],
         "placement": [StrOptions(set(PLACEMENTS))],
         "resample": [StrOptions(set(RESAMPLE_RULES)), Interval(Integral, 1, None, closed="left"), None],
         "interpolation": [StrOptions(set(INTERPOLATIONS))],
         "amplitude": [Interval(Real, 0, None, closed="neither")],
         "program_dropout": [Interval(Real, 0, 1, closed="left")],
+        "program_init": [StrOptions(set(PROGRAM_INITS))],
+        "program_l2": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "lr_decay": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -257,16 +301,21 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         *,
         input_length=None,
         mapping="linear",
+        readout="logits",
         outputs_per_class=None,
+        mapping_reduction="logits",
         segments=1,
         placement="start",
         resample=None,
         interpolation="linear",
         amplitude=1.0,
         program_dropout=0.0,
+        program_init="zeros",
+        program_l2=0.0,
         weight_decay=0.0,
         learning_rate=0.01,
         lr_schedule="constant",
+        lr_decay=0.48,
         label_smoothing=0.0,
         batch_size=32,
         max_epochs=100,
@@ -291,16 +340,21 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.source = source
         self.input_length = input_length
         self.mapping = mapping
+        self.readout = readout
         self.outputs_per_class = outputs_per_class
+        self.mapping_reduction = mapping_reduction
         self.segments = segments
         self.placement = placement
         self.resample = resample
         self.interpolation = interpolation
         self.amplitude = amplitude
         self.program_dropout = program_dropout
+        self.program_init = program_init
+        self.program_l2 = program_l2
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
         self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -408,6 +462,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             "learning_rate": self.learning_rate,
             "weight_decay": self.weight_decay,
             "lr_schedule": self.lr_schedule,
+            "lr_decay": self.lr_decay,
+            "program_l2": self.program_l2,
             "label_smoothing": self.label_smoothing,
             "batch_size": self.batch_size,
             "max_epochs": self.max_epochs,
@@ -434,6 +490,17 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"train_program=False leaves nothing to train with mapping={self.mapping!r}; use "
                 "mapping='linear' (a head on the source outputs) or a finetune scope."
             )
+        if self.readout != "logits" and self.mapping != "linear":
+            raise ValueError(
+                f"readout={self.readout!r} gives the source's inner statistics, which have no "
+                f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
+                "mapping='linear' with it, or readout='logits'."
+            )
+        if self.readout == "inner" and self.finetune == "last":
+            raise ValueError(
+                "finetune='last' tunes the source's output layer, which readout='inner' does not "
+                "read; use readout='both' or 'logits', or finetune='all'."
+            )
         if self.query_budget is not None and not black_box:
             raise ValueError(
                 "query_budget limits black-box training; pass training='black-box' with it, "
@@ -443,6 +510,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             "finetune": self.finetune != "none",
             "sample_specific_mask": bool(self.sample_specific_mask),
             "program_dropout": self.program_dropout > 0,
+            "program_l2": self.program_l2 > 0,
             "train_program": not self.train_program,
         }
         for name, conflict in conflicts.items():
@@ -469,6 +537,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def mask_(self):
         """1 where the program acts, 0 where the series sits, ``(input_length,)``."""
         return self.model_.program.mask.cpu().numpy().astype(np.float64)
+
+    @property
+    def program_fraction_(self):
+        """Share of waveform samples where the program acts (the mean of ``mask_``)."""
+        return float(self.mask_.mean())
 
     @property
     def mapping_(self):

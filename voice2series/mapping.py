@@ -8,6 +8,7 @@ from torch import nn
 
 __all__ = [
     "MAPPINGS",
+    "MAPPING_REDUCTIONS",
     "BayesianMapping",
     "FrequencyMapping",
     "LinearMapping",
@@ -20,6 +21,8 @@ __all__ = [
 ]
 
 MAPPINGS = ("random", "sequential", "linear", "flm", "ilm", "blm", "blm++")
+# How a many-to-one mapping turns a class's source outputs into its score.
+MAPPING_REDUCTIONS = ("logits", "probabilities")
 # Mappings recomputed from the training data by ``refresh`` during training.
 REFRESHED = ("flm", "ilm", "blm", "blm++")
 
@@ -27,22 +30,42 @@ REFRESHED = ("flm", "ilm", "blm", "blm++")
 class ManyToOneMapping(nn.Module):
     """Fixed many-to-one mapping: each class owns ``k`` disjoint source outputs.
 
-    The class score is the mean of the **logits** (pre-activation scores) of
-    its source outputs; a softmax over class scores then gives probabilities.
-    Logits rather than probabilities are averaged because sources such as
-    CREPE have independent sigmoid outputs, not a softmax.
+    With ``reduction="logits"`` the class score is the mean of the
+    **logits** (pre-activation scores) of its source outputs; a softmax over
+    class scores then gives probabilities. Logits rather than probabilities
+    are averaged by default because sources such as CREPE have independent
+    sigmoid outputs, not a softmax.
+
+    With ``reduction="probabilities"`` (the official V2S code's
+    ``multi_mapping``) the source scores go through a softmax over **all**
+    source outputs, and class ``c`` gets ``q_c``, the mean probability of its
+    outputs. ``forward`` returns ``log q``, so a softmax over classes
+    (``predict_proba``, the cross-entropy loss) gives ``q / sum(q)``: the
+    loss is ``-log(q_y / sum_c q_c)``, which is what Keras'
+    ``categorical_crossentropy`` computes on the official model's mapped
+    probabilities (it renormalises its input to sum to 1; its clipping at
+    1e-7 is not reproduced).
 
     Parameters
     ----------
     assignment : array-like of int, shape (n_classes, k)
         Row ``c`` lists the source outputs that serve class ``c``.
+    reduction : {"logits", "probabilities"}, default="logits"
+        What is averaged over a class's source outputs.
     """
 
-    def __init__(self, assignment):
+    def __init__(self, assignment, reduction="logits"):
         super().__init__()
+        if reduction not in MAPPING_REDUCTIONS:
+            raise ValueError(f"reduction must be one of {MAPPING_REDUCTIONS}, got {reduction!r}.")
+        self.reduction = reduction
         self.register_buffer("assignment", torch.as_tensor(np.asarray(assignment), dtype=torch.long))
 
     def forward(self, source_scores):
+        if self.reduction == "probabilities":
+            mapped = torch.softmax(source_scores, dim=1)[:, self.assignment].mean(dim=-1)
+            # The floor keeps log finite when every chosen output underflows.
+            return torch.log(mapped.clamp_min(1e-30))
         return source_scores[:, self.assignment].mean(dim=-1)
 
     def matrix(self, n_source):
@@ -69,19 +92,30 @@ class LinearMapping(nn.Linear):
         self.register_buffer("shift", torch.zeros(in_features))
         self.register_buffer("scale", torch.ones(in_features))
 
-    def calibrate(self, source_scores):
+    def calibrate(self, source_scores, groups=None):
         """Standardise each source output with these scores' mean and std.
 
         Parameters
         ----------
         source_scores : torch.Tensor of shape (n_series, in_features)
             Source logits of the training series through the initial program.
+        groups : torch.Tensor of int, shape (in_features,), optional
+            Outputs on a comparable scale (a source's ``output_groups``, e.g.
+            one statistic of one inner layer); the floor on the scale is set
+            per group. None: one group.
         """
         self.shift.copy_(source_scores.mean(dim=0))
         # The floor keeps outputs that barely vary over the training data
         # (a short series moves few samples of the waveform) from being blown
         # up once the program starts to move them.
-        floor = 0.1 * float(source_scores.std()) + 1e-6
+        if groups is None:
+            floor = 0.1 * float(source_scores.std()) + 1e-6
+        else:
+            groups = torch.as_tensor(groups, device=source_scores.device)
+            floor = torch.zeros(source_scores.shape[1], device=source_scores.device)
+            for group in torch.unique(groups):
+                members = groups == group
+                floor[members] = 0.1 * float(source_scores[:, members].std()) + 1e-6
         self.scale.copy_(source_scores.std(dim=0).clamp_min(floor))
 
     def forward(self, source_scores):
@@ -221,11 +255,15 @@ class FrequencyMapping(ManyToOneMapping):
     n_classes, outputs_per_class : int
     update_every : int, optional
         ``None``: FLM (before the first epoch only); ``N``: ILM.
+    reduction : {"logits", "probabilities"}, default="logits"
+        As in :class:`ManyToOneMapping`.
     """
 
-    def __init__(self, n_classes, outputs_per_class=1, update_every=None):
+    def __init__(self, n_classes, outputs_per_class=1, update_every=None, reduction="logits"):
         # Placeholder until the first refresh: outputs taken in order.
-        super().__init__(np.arange(n_classes * outputs_per_class).reshape(n_classes, outputs_per_class))
+        super().__init__(
+            np.arange(n_classes * outputs_per_class).reshape(n_classes, outputs_per_class), reduction
+        )
         self.update_every = update_every
 
     def refresh_due(self, epoch):
@@ -317,6 +355,7 @@ def make_mapping(
     update_every=1,
     blm_lambda=1.0,
     blm_topk_ratio=0.15,
+    reduction="logits",
 ):
     """Build a label mapping.
 
@@ -346,6 +385,9 @@ def make_mapping(
         Laplace smoothing of blm/blm++.
     blm_topk_ratio : float, default=0.15
         Fraction of source outputs whose probabilities a series adds (blm++).
+    reduction : {"logits", "probabilities"}, default="logits"
+        What the many-to-one mappings (random, sequential, flm, ilm) average
+        over a class's source outputs (:class:`ManyToOneMapping`).
 
     Returns
     -------
@@ -356,6 +398,13 @@ def make_mapping(
     """
     if kind not in MAPPINGS:
         raise ValueError(f"Unknown mapping {kind!r}; use one of {list(MAPPINGS)}.")
+    if reduction not in MAPPING_REDUCTIONS:
+        raise ValueError(f"Unknown mapping reduction {reduction!r}; use one of {list(MAPPING_REDUCTIONS)}.")
+    if reduction != "logits" and kind in ("linear", "blm", "blm++"):
+        raise ValueError(
+            f"mapping_reduction={reduction!r} applies to the many-to-one mappings (random, sequential, "
+            f"flm, ilm); the {kind!r} mapping has its own. Use mapping_reduction='logits' with it."
+        )
     if kind == "linear":
         head = LinearMapping(n_source, n_classes)
         bound = 1.0 / np.sqrt(n_source)
@@ -375,6 +424,6 @@ def make_mapping(
             "outputs_per_class, or a source with more outputs."
         )
     if kind in ("flm", "ilm"):
-        return FrequencyMapping(n_classes, k, None if kind == "flm" else update_every)
+        return FrequencyMapping(n_classes, k, None if kind == "flm" else update_every, reduction)
     order = rng.permutation(n_source) if kind == "random" else np.arange(n_source)
-    return ManyToOneMapping(order[: k * n_classes].reshape(n_classes, k))
+    return ManyToOneMapping(order[: k * n_classes].reshape(n_classes, k), reduction)

@@ -22,10 +22,14 @@ from torch import nn
 
 __all__ = [
     "INTERPOLATIONS",
+    "MAX_SERIES_SHARE",
+    "MIN_PROGRAM_SHARE",
     "PLACEMENTS",
+    "PROGRAM_INITS",
     "RESAMPLE_RULES",
     "InputProgram",
     "SampleMaskNet",
+    "glorot_uniform_bound",
     "prepare_series",
     "resample_series",
     "segment_offsets",
@@ -35,13 +39,41 @@ __all__ = [
 PLACEMENTS = ("start", "centre")
 INTERPOLATIONS = ("linear", "sinc")
 RESAMPLE_RULES = ("fit", "auto")
+PROGRAM_INITS = ("zeros", "glorot")
+
+
+def glorot_uniform_bound(fan_in, fan_out=1):
+    """Half-width ``sqrt(6 / (fan_in + fan_out))`` of Glorot-uniform initialisation.
+
+    The official V2S code's program is a Keras weight of shape
+    ``(16000, 1)``: fan-in 16000, fan-out 1, so ``sqrt(6 / 16001)``, about 0.0194.
+
+    Examples
+    --------
+    >>> round(glorot_uniform_bound(16000), 5)
+    0.01936
+    """
+    return float(np.sqrt(6.0 / (fan_in + fan_out)))
+
+
+# A series never takes more than this share of its segment when it is
+# resampled ("fit", or "auto" for a series that does not fit): the rest is
+# the program's. Before round 2, "fit" filled the whole segment, which left
+# the program no sample to act on (mask all zero).
+MAX_SERIES_SHARE = 0.5
+# The least share of the waveform any configuration must leave to the
+# program; an explicit length (or resample=None) that leaves less is refused.
+MIN_PROGRAM_SHARE = 0.25
 
 
 def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_channels=1, resample=None):
     """Length a series gets in the waveform: the one resample rule.
 
-    Each of the ``segments * n_channels`` copies gets a segment of
-    ``input_length // (segments * n_channels)`` samples.
+    Each of the ``k = segments * n_channels`` copies gets a segment of
+    ``input_length // k`` samples. A resampled series takes at most
+    ``MAX_SERIES_SHARE`` (half) of its segment, so the program always keeps
+    at least half of the waveform; a length that leaves the program less
+    than ``MIN_PROGRAM_SHARE`` (a quarter) of the waveform is refused.
 
     Parameters
     ----------
@@ -52,29 +84,53 @@ def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_chann
     segments, n_channels : int
         Copies of the series, and channels per copy.
     resample : None, "fit", "auto" or int
-        ``None``: keep the length (the program refuses a series that does not
-        fit); ``"fit"``: fill the segment; ``"auto"``: keep the length when it
-        fits, fill the segment when it does not; an int: that length.
+        ``None``: keep the length; ``"fit"``: stretch or shrink to half the
+        segment (``floor(MAX_SERIES_SHARE * segment)``; until round 2 "fit"
+        filled the whole segment); ``"auto"``: keep the length when it is at
+        most half the segment, shrink it to half the segment when it is
+        longer; an int: that length.
 
     Returns
     -------
     int
 
+    Raises
+    ------
+    ValueError
+        When the series copies would leave the program less than
+        ``MIN_PROGRAM_SHARE`` of the waveform.
+
     Examples
     --------
     >>> series_length_in_waveform(1500, 1024, resample="auto")
-    1024
-    >>> series_length_in_waveform(300, 1024, segments=2, resample="auto")
+    512
+    >>> series_length_in_waveform(300, 1024, resample="auto")
     300
-    >>> series_length_in_waveform(300, 1024, segments=2, n_channels=2, resample="auto")
+    >>> series_length_in_waveform(300, 1024, segments=2, resample="auto")
     256
+    >>> series_length_in_waveform(24, 1024, resample="fit")
+    512
     """
-    segment = input_length // (segments * n_channels)
-    if resample is None or (resample == "auto" and n_timepoints <= segment):
-        return int(n_timepoints)
+    copies = segments * n_channels
+    segment = input_length // copies
+    longest = max(int(MAX_SERIES_SHARE * segment), 1)
     if resample in RESAMPLE_RULES:
-        return int(segment)
-    return int(resample)
+        length = longest if resample == "fit" or n_timepoints > longest else int(n_timepoints)
+    else:
+        length = int(n_timepoints if resample is None else resample)
+    share = 1.0 - copies * length / input_length
+    if length <= segment and share < MIN_PROGRAM_SHARE:
+        given = "resample=None (the series as it is)" if resample is None else f"resample={resample!r}"
+        raise ValueError(
+            f"{given} puts {copies} series cop{'y' if copies == 1 else 'ies'} of {length} samples "
+            f"into the {input_length}-sample source input, leaving the input program "
+            f"{max(share, 0.0):.0%} of the waveform (at least {MIN_PROGRAM_SHARE:.0%} needed, or "
+            f"the program has nothing to act on). Pass resample='auto' (series up to "
+            f"{longest} samples per copy), an int of at most "
+            f"{int((1 - MIN_PROGRAM_SHARE) * input_length / copies)}, fewer segments, or a longer "
+            "input_length."
+        )
+    return length
 
 
 def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):
@@ -209,11 +265,16 @@ class InputProgram(nn.Module):
     sample_specific_mask : bool, default=False
         Scale ``delta`` per series by a :class:`SampleMaskNet` of the placed
         waveform (it never acts where the series sits).
+    init : {"zeros", "glorot"}, default="zeros"
+        ``delta``'s initial value: zero, or uniform in
+        ``[-b, b]`` with ``b = glorot_uniform_bound(input_length)`` (the
+        official V2S code's Keras ``glorot_uniform`` on a ``(N, 1)`` weight),
+        drawn from torch's global generator.
 
     Attributes
     ----------
     delta : torch.nn.Parameter of shape (input_length,)
-        The learned program, initialised at zero.
+        The learned program, initialised as ``init`` says.
     mask : torch.Tensor of shape (input_length,)
         1 where the program acts, 0 where a series copy sits.
     offsets : list of int
@@ -231,8 +292,11 @@ class InputProgram(nn.Module):
         dropout=0.0,
         n_channels=1,
         sample_specific_mask=False,
+        init="zeros",
     ):
         super().__init__()
+        if init not in PROGRAM_INITS:
+            raise ValueError(f"init must be one of {PROGRAM_INITS}, got {init!r}.")
         self.input_length = int(input_length)
         self.series_length = int(series_length)
         self.n_channels = int(n_channels)
@@ -244,6 +308,10 @@ class InputProgram(nn.Module):
             mask[offset : offset + self.series_length] = 0.0
         self.register_buffer("mask", mask)
         self.delta = nn.Parameter(torch.zeros(self.input_length))
+        if init == "glorot":
+            bound = glorot_uniform_bound(self.input_length)
+            with torch.no_grad():
+                self.delta.uniform_(-bound, bound)
         self.dropout = nn.Dropout(dropout)
         self.mask_net = SampleMaskNet() if sample_specific_mask else None
 
@@ -261,6 +329,18 @@ class InputProgram(nn.Module):
     def forward(self, placed):
         """Add the masked program to waveforms made by :meth:`place`."""
         return placed + self.sample_mask(placed) * self.dropout(self.delta)
+
+    def shared_program(self):
+        """What :meth:`forward` adds to every waveform: ``mask * dropout(delta)``.
+
+        One ``(input_length,)`` vector, the same for every series of a batch
+        (with dropout, a new draw per call, drawn exactly as :meth:`forward`
+        draws it). Zero wherever a series sits. Only without a
+        sample-specific mask, which makes the program differ per series.
+        """
+        if self.mask_net is not None:
+            raise ValueError("With a sample-specific mask the program differs per series; use forward().")
+        return self.mask * self.dropout(self.delta)
 
     def sample_mask(self, placed):
         """Where and how strongly the program acts on each waveform.

@@ -16,18 +16,21 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
 from .program import InputProgram, series_length_in_waveform
-from .sources import AcousticSource, get_source
+from .sources import AcousticSource, SplitBatch, get_source
 
 __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
     "FINETUNES",
     "LR_SCHEDULES",
+    "READOUTS",
     "TRAININGS",
     "ReprogrammedModel",
+    "SeriesCache",
     "build_model",
     "calibrate_mapping",
     "model_on",
     "predict_logits",
+    "program_penalty",
     "resolve_device",
     "source_outputs",
     "train_model",
@@ -36,9 +39,11 @@ __all__ = [
 ]
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "inverse-time")
 TRAININGS = ("white-box", "black-box")
 FINETUNES = ("none", "last", "all")
+# What of the source the mapping reads (AcousticSource.with_readout).
+READOUTS = ("logits", "inner", "both")
 # With fewer training series, early_stopping="auto" trains on all of them.
 AUTO_EARLY_STOPPING_MIN_SERIES = 200
 
@@ -50,7 +55,32 @@ class ReprogrammedModel(nn.Module):
     the installed package), and always onto the CPU. A fine-tuned source's
     trainable parameters (those with ``requires_grad``) are part of
     :meth:`trained_state` and are pickled with the model.
+
+    Amortised first layer: when :meth:`amortises` holds, :meth:`series_cache`
+    computes the source's series part (see
+    :class:`~voice2series.sources.AcousticSource`, ``additive_split``) of a
+    fixed set of placed series once, and ``model(placed, cache.rows(index))``
+    then gives the same scores as ``model(placed)`` while the source's first
+    layer runs once per batch, on the program, instead of once per series.
+    :func:`train_model` does this for the training and validation series.
+
+    Attributes
+    ----------
+    amortise : bool, default=True
+        Class-wide switch: ``False`` makes :meth:`series_cache` return None,
+        so training steps, validation and mapping refreshes run the whole
+        source on every waveform (the plain path, for comparison and tests).
+        Set it on an instance for one model. Prediction on new series
+        (:func:`predict_logits` without a cache) always runs the plain path:
+        without gradients a series part computed per batch saves nothing.
+    cache_bytes : int, default=512 MiB
+        Most bytes :meth:`series_cache` stores. Beyond it the series part is
+        recomputed per batch, which still saves the first layer's backward
+        pass per series.
     """
+
+    amortise = True
+    cache_bytes = 512 * 2**20
 
     def __init__(self, program, source, mapping):
         super().__init__()
@@ -58,8 +88,60 @@ class ReprogrammedModel(nn.Module):
         self.source = source
         self.mapping = mapping
 
-    def forward(self, placed):
-        return self.mapping(self.source(self.program(placed)))
+    def forward(self, placed, series_part=None):
+        """Class scores of placed waveforms.
+
+        Parameters
+        ----------
+        placed : torch.Tensor of shape (batch, input_length)
+            Waveforms from ``program.place``.
+        series_part : tuple of torch.Tensor, optional
+            ``cache.rows(index)`` of a :meth:`series_cache` for the same
+            rows; then the source gets the series part and the shared
+            program instead of the waveforms (``placed`` is not read).
+        """
+        return self.mapping(self.source_scores(placed, series_part))
+
+    def source_scores(self, placed, series_part=None):
+        """Source outputs of the reprogrammed waveforms (see :meth:`forward`)."""
+        if series_part is None:
+            return self.source(self.program(placed))
+        return self.source(SplitBatch(series_part, self.program.shared_program()))
+
+    def amortises(self):
+        """Whether :meth:`series_cache` applies to this model.
+
+        It needs :attr:`amortise`, a source with ``additive_split``, one
+        program shared by every series (no sample-specific mask; program
+        dropout is fine: one draw per batch), and the parameters the series
+        part depends on frozen (``finetune="all"`` trains them, so a stored
+        series part would go stale).
+        """
+        return (
+            self.amortise
+            and self.source.additive_split
+            and self.program.mask_net is None
+            and not any(p.requires_grad for p in self.source.series_part_parameters())
+        )
+
+    def series_cache(self, placed, batch_size, max_bytes=None):
+        """The source's series part of ``placed``, for a whole fit; None when not :meth:`amortises`.
+
+        Parameters
+        ----------
+        placed : torch.Tensor of shape (n, input_length)
+        batch_size : int
+            Rows computed at a time.
+        max_bytes : int, optional
+            Storage limit; default :attr:`cache_bytes`.
+
+        Returns
+        -------
+        SeriesCache or None
+        """
+        if not self.amortises():
+            return None
+        return SeriesCache(self.source, placed, batch_size, self.cache_bytes if max_bytes is None else max_bytes)
 
     def trained_state(self):
         """A copy of everything that training changes: program, mapping, and
@@ -126,7 +208,7 @@ def build_model(params, series_shape, n_classes, rng):
     """
     n_channels, n_timepoints = series_shape
     options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
-    source = get_source(params["source"], **options)
+    source = get_source(params["source"], **options).with_readout(params["readout"])
     if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
         source = copy.deepcopy(source)
     source.unfreeze(params["finetune"])
@@ -137,12 +219,14 @@ def build_model(params, series_shape, n_classes, rng):
     program = InputProgram(
         source.input_length, series_length, params["segments"], params["placement"],
         params["program_dropout"], n_channels, params["sample_specific_mask"],
+        init=params.get("program_init", "zeros"),
     )
     program.delta.requires_grad_(params["train_program"])
     mapping = make_mapping(
         params["mapping"], source.n_outputs, n_classes, np.random.default_rng(rng.randint(2**31)),
         params["outputs_per_class"], update_every=params["mapping_update_every"],
         blm_lambda=params["blm_lambda"], blm_topk_ratio=params["blm_topk_ratio"],
+        reduction=params.get("mapping_reduction", "logits"),
     )
     return ReprogrammedModel(program, source, mapping)
 
@@ -208,7 +292,59 @@ def validation_split(placed, targets, validation_fraction, rng):
 def calibrate_mapping(model, placed, batch_size):
     """Let a mapping that standardises its input (the linear head) see the training data once."""
     if hasattr(model.mapping, "calibrate"):
-        model.mapping.calibrate(source_outputs(model, placed, batch_size))
+        groups = getattr(model.source, "output_groups", None)
+        model.mapping.calibrate(source_outputs(model, placed, batch_size), groups)
+
+
+class SeriesCache:
+    """A source's series part of fixed placed waveforms, computed once.
+
+    Built by :meth:`ReprogrammedModel.series_cache`. When the whole series
+    part fits in ``max_bytes`` it is stored; otherwise :meth:`rows` computes
+    the rows it is asked for each time.
+
+    Parameters
+    ----------
+    source : AcousticSource
+        With ``additive_split``.
+    placed : torch.Tensor of shape (n, input_length)
+    batch_size : int
+    max_bytes : int
+
+    Attributes
+    ----------
+    stored : tuple of torch.Tensor or None
+        The series part of every row, or None beyond ``max_bytes``.
+    nbytes : int
+        Bytes held by ``stored`` (0 when None).
+    """
+
+    def __init__(self, source, placed, batch_size, max_bytes):
+        self.source, self.placed = source, placed
+        self.stored, self.nbytes = None, 0
+        with torch.no_grad():
+            first = source.series_part(placed[:batch_size])
+        row_bytes = sum(t[0].numel() * t.element_size() for t in first)
+        if row_bytes * len(placed) > max_bytes:
+            return
+        # Filled in place: concatenating chunks would hold the cache twice.
+        self.stored = tuple(t.new_empty((len(placed), *t.shape[1:])) for t in first)
+        for start in range(0, len(placed), batch_size):
+            with torch.no_grad():
+                part = first if start == 0 else source.series_part(placed[start : start + batch_size])
+            for whole, chunk in zip(self.stored, part):
+                whole[start : start + len(chunk)] = chunk
+        self.nbytes = row_bytes * len(placed)
+
+    def __len__(self):
+        return len(self.placed)
+
+    def rows(self, index):
+        """The series part of ``placed[index]`` (a slice or index tensor)."""
+        if self.stored is not None:
+            return tuple(t[index] for t in self.stored)
+        with torch.no_grad():
+            return self.source.series_part(self.placed[index])
 
 
 def resolve_device(device):
@@ -229,40 +365,63 @@ def resolve_device(device):
     return resolved
 
 
-def predict_logits(model, placed, batch_size, pad=True):
+def predict_logits(model, placed, batch_size, pad=True, cache=None):
     """Class scores for pre-placed waveforms, in evaluation mode, without gradients.
 
     Every chunk is zero-padded to ``batch_size`` rows: convolution kernels pick
     their algorithm by batch size, so a fixed size makes a series' scores
     independent of which other series are predicted with it. ``pad=False``
     sends only the series (validation during training, where every source
-    call may be a counted query).
+    call may be a counted query). ``cache``, a
+    :meth:`ReprogrammedModel.series_cache` of ``placed``, lets the source
+    reuse the series' first layer.
     """
     model.eval()
     scores = []
     with torch.no_grad():
-        for chunk in torch.split(placed, batch_size):
-            padded = F.pad(chunk, (0, 0, 0, batch_size - len(chunk))) if pad else chunk
-            scores.append(model(padded)[: len(chunk)])
+        for index in _chunks(len(placed), batch_size):
+            chunk, part = placed[index], _cached_rows(cache, index)
+            missing = batch_size - len(chunk) if pad else 0
+            if missing:
+                chunk = F.pad(chunk, (0, 0, 0, missing))
+                # A zero waveform's series part is zero: pad it the same way.
+                part = None if part is None else tuple(_pad_rows(t, missing) for t in part)
+            scores.append(model(chunk, part)[: index.stop - index.start])
     return torch.cat(scores)
 
 
-def source_outputs(model, placed, batch_size):
+def source_outputs(model, placed, batch_size, cache=None):
     """Source scores of placed waveforms through the current program.
 
     In evaluation mode (no program dropout) and without gradients; used to
-    calibrate and refresh label mappings.
+    calibrate and refresh label mappings. ``cache`` as in :func:`predict_logits`.
     """
     training = model.training
     model.eval()
     with torch.no_grad():
-        scores = [model.source(model.program(chunk)) for chunk in torch.split(placed, batch_size)]
+        scores = [
+            model.source_scores(placed[index], _cached_rows(cache, index))
+            for index in _chunks(len(placed), batch_size)
+        ]
     model.train(training)
     return torch.cat(scores)
 
 
-def _evaluate(model, placed, targets, batch_size):
-    logits = predict_logits(model, placed, batch_size, pad=False)
+def _chunks(n_rows, batch_size):
+    return [slice(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
+
+
+def _cached_rows(cache, index):
+    return None if cache is None else cache.rows(index)
+
+
+def _pad_rows(tensor, missing):
+    """``tensor`` with ``missing`` zero rows appended along the first dimension."""
+    return torch.cat([tensor, tensor.new_zeros((missing, *tensor.shape[1:]))])
+
+
+def _evaluate(model, placed, targets, batch_size, cache=None):
+    logits = predict_logits(model, placed, batch_size, pad=False, cache=cache)
     loss = F.cross_entropy(logits, targets).item()
     accuracy = (logits.argmax(dim=1) == targets).float().mean().item()
     return loss, accuracy
@@ -290,6 +449,8 @@ def train_model(
     source_learning_rate=1e-4,
     zeroth_order=None,
     queries=None,
+    lr_decay=0.0,
+    program_l2=0.0,
 ):
     """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
@@ -306,9 +467,11 @@ def train_model(
     learning_rate, weight_decay : float
         Adam's step size and L2 penalty for the program and mapping.
     batch_size, max_epochs, n_iter_no_change : int
-    lr_schedule : {"constant", "cosine"}, default="constant"
+    lr_schedule : {"constant", "cosine", "inverse-time"}, default="constant"
         ``"cosine"``: every group's step size follows a cosine from its
         initial value to 0 over ``max_epochs``, stepped once per epoch.
+        ``"inverse-time"``: Keras' legacy ``decay``, step ``t`` (0-based,
+        counted over mini-batches) uses ``lr / (1 + lr_decay * t)``.
     label_smoothing : float, default=0.0
         Label smoothing of the training cross-entropy (validation loss is
         always the plain cross-entropy).
@@ -323,6 +486,12 @@ def train_model(
     zeroth_order : dict, optional
         Black-box training: ``{"n_directions": q, "smoothing": beta}`` (see
         :mod:`voice2series.blackbox`). ``None``: backpropagation.
+    lr_decay : float, default=0.0
+        The ``"inverse-time"`` schedule's decay per step.
+    program_l2 : float, default=0.0
+        Adds ``program_l2 * sum(delta ** 2)`` to every mini-batch's training
+        loss (Keras' ``kernel_regularizer=l2(program_l2)``; the reported
+        ``train_loss`` includes it, as Keras' does).
     queries : QueryCounter, optional
         Attached to the source by the caller. When its budget runs out,
         training stops with a warning and keeps the best validation epoch
@@ -332,6 +501,11 @@ def train_model(
     A mapping with ``refresh_due(epoch)`` and ``refresh(scores, targets)``
     (frequency and Bayesian mappings) is recomputed from the training series
     through the current program at the start of every epoch it asks for.
+
+    When the model :meth:`~ReprogrammedModel.amortises`, the series part of
+    the training and validation waveforms is computed once, before the first
+    epoch (their caches share ``model.cache_bytes``), and every
+    backpropagation step, validation and mapping refresh reuses it.
 
     Returns
     -------
@@ -343,16 +517,19 @@ def train_model(
         The epoch (1-based) whose state the model holds on return.
     """
     placed, targets = train
+    train_cache, validation_cache = _series_caches(model, placed, validation, batch_size, zeroth_order)
     optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate)
-    scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs)
+    scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
     for epoch in epochs:
         started = time.perf_counter()
         try:
-            _refresh_mapping(model, placed, targets, batch_size, epoch)
+            _refresh_mapping(model, placed, targets, batch_size, epoch, train_cache)
             train_loss, train_accuracy = _one_epoch(
-                model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing
+                model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing,
+                cache=train_cache,
+                program_l2=program_l2,
             )
             scheduler.step()
             record = {
@@ -363,7 +540,7 @@ def train_model(
                 "val_accuracy": None,
             }
             if validation is not None:
-                val_loss, val_accuracy = _evaluate(model, *validation, batch_size)
+                val_loss, val_accuracy = _evaluate(model, *validation, batch_size, validation_cache)
                 record.update(val_loss=val_loss, val_accuracy=val_accuracy)
         except QueryBudgetExhausted as error:
             if history:  # with no complete epoch the caller has nothing to keep
@@ -384,6 +561,20 @@ def train_model(
     return history, best_epoch
 
 
+def _series_caches(model, placed, validation, batch_size, zeroth_order):
+    """(train, validation) series caches for one fit; None where they do not apply.
+
+    Black-box training queries the source with perturbed programs itself, so
+    it gets none.
+    """
+    if zeroth_order is not None:
+        return None, None
+    train_cache = model.series_cache(placed, batch_size)
+    if train_cache is None or validation is None:
+        return train_cache, None
+    return train_cache, model.series_cache(validation[0], batch_size, model.cache_bytes - train_cache.nbytes)
+
+
 def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate):
     """Adam with one group for the program and mapping, one for a fine-tuned source."""
     own = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("source.")]
@@ -394,7 +585,22 @@ def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate):
     return torch.optim.Adam(groups, lr=learning_rate, weight_decay=weight_decay)
 
 
-def _make_scheduler(optimizer, lr_schedule, max_epochs):
+class _PerStepSchedule:
+    """A scheduler stepped by the optimizer after each of its steps; the per-epoch ``step`` does nothing."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def step(self):
+        pass
+
+
+def _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay=0.0):
+    if lr_schedule == "inverse-time":
+        # Keras' legacy decay: the update after t earlier updates uses lr / (1 + decay * t).
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1.0 + lr_decay * step))
+        optimizer.register_step_post_hook(lambda *args: scheduler.step())
+        return _PerStepSchedule(scheduler)
     if lr_schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
     if lr_schedule == "cosine":
@@ -402,15 +608,19 @@ def _make_scheduler(optimizer, lr_schedule, max_epochs):
     raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}.")
 
 
-def _refresh_mapping(model, placed, targets, batch_size, epoch):
+def _refresh_mapping(model, placed, targets, batch_size, epoch, cache=None):
     mapping = model.mapping
     if hasattr(mapping, "refresh") and mapping.refresh_due(epoch):
-        mapping.refresh(source_outputs(model, placed, batch_size), targets)
+        mapping.refresh(source_outputs(model, placed, batch_size, cache), targets)
 
 
-def _one_epoch(model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing):
+def _one_epoch(
+    model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing, cache=None, program_l2=0.0
+):
     if zeroth_order is None:
-        return _train_one_epoch(model, optimizer, placed, targets, batch_size, generator, label_smoothing)
+        return _train_one_epoch(
+            model, optimizer, placed, targets, batch_size, generator, label_smoothing, cache, program_l2
+        )
     return zo_train_one_epoch(
         model, optimizer, placed, targets, batch_size, generator,
         zeroth_order["n_directions"], zeroth_order["smoothing"], label_smoothing,
@@ -427,13 +637,22 @@ def _warn_budget(error, history, has_best):
     )
 
 
-def _train_one_epoch(model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0):
+def program_penalty(model, program_l2):
+    """``program_l2 * sum(delta ** 2)``: Keras' ``l2`` kernel regulariser on the program."""
+    return program_l2 * model.program.delta.pow(2).sum()
+
+
+def _train_one_epoch(
+    model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0, cache=None, program_l2=0.0
+):
     model.train()
     order = torch.randperm(len(targets), generator=generator).to(targets.device)
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
-        logits = model(placed[batch])
+        logits = model(placed[batch], _cached_rows(cache, batch))
         loss = F.cross_entropy(logits, targets[batch], label_smoothing=label_smoothing)
+        if program_l2:
+            loss = loss + program_penalty(model, program_l2)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

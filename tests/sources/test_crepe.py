@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from voice2series.sources import get_source
+from voice2series import V2SClassifier
+from voice2series.sources import from_module, get_source
 from voice2series.sources.crepe import CrepeSource
 
 
@@ -74,3 +75,28 @@ def test_concat_pooling_keeps_each_frame_and_its_mean_is_mean_pooling():
     assert get_source("crepe-tiny", input_length=2048, hop_length=512, pooling="concat").n_outputs == 1080
     with pytest.raises(ValueError, match="pooling"):
         CrepeSource(pooling="max")
+
+
+def test_inner_readout_pools_every_block_and_keeps_the_logits_for_both():
+    waveform = torch.randn(3, 1024, generator=torch.Generator().manual_seed(0))
+    logits_source = CrepeSource("tiny")
+    inner = logits_source.with_readout("inner")
+    both = logits_source.with_readout("both")
+    assert logits_source.with_readout("logits") is logits_source
+    assert (inner.n_outputs, both.n_outputs) == (3 * 272, 360 + 3 * 272)
+    assert inner.output_groups.shape == (inner.n_outputs,) and int(inner.output_groups.max()) == 18
+    features, logits = inner.frame_features(waveform)
+    torch.testing.assert_close(logits, logits_source(waveform))
+    torch.testing.assert_close(both(waveform), torch.cat([logits, features], dim=1))
+    torch.testing.assert_close(inner(waveform), features)
+    share_positive = features[:, 2 * 128 : 3 * 128]  # first block, third statistic
+    assert torch.all((share_positive >= 0) & (share_positive <= 1))
+    assert inner.spec()["readout"] == "inner" and "readout" not in logits_source.spec()
+
+
+def test_a_source_without_inner_layers_refuses_the_inner_readout(small_xy):
+    net = torch.nn.Sequential(torch.nn.Linear(1024, 8))
+    source = from_module(net, sample_rate=16000, input_length=1024)
+    assert source.with_readout("logits") is source
+    with pytest.raises(ValueError, match="readout='logits'"):
+        V2SClassifier(source, readout="inner", max_epochs=1).fit(*small_xy)

@@ -18,11 +18,18 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .attrnn import AttRNNSource, locate_attrnn_checkpoint, pretrain
+from .attrnn import (
+    AttRNNSource,
+    SyntheticAttRNNSource,
+    locate_attrnn_checkpoint,
+    locate_attrnn_synth_checkpoint,
+    pretrain,
+)
 from .base import (
     AcousticSource,
     FunctionSource,
     ModuleSource,
+    SplitBatch,
     from_function,
     from_module,
     package_file,
@@ -40,6 +47,8 @@ __all__ = [
     "ModuleSource",
     "SpeakerEncoderSource",
     "SpeechEmbeddingSource",
+    "SplitBatch",
+    "SyntheticAttRNNSource",
     "VGGishSource",
     "available",
     "from_function",
@@ -108,6 +117,13 @@ _REGISTRY = {
         locate_attrnn_checkpoint,
         "trained here: voice2series.sources.pretrain on Speech Commands v2",
         16000, 16000, 35, 202_216,  # with the 35 keywords of Speech Commands v2
+    ),
+    "attrnn-synth": SourceEntry(
+        SyntheticAttRNNSource,
+        locate_attrnn_synth_checkpoint,
+        "shipped: AttRNN trained on a synthetic espeak-ng corpus, a stand-in for the paper's "
+        "Speech Commands model",
+        16000, 16000, 37, 202_282,  # 35 keywords, _silence_, _unknown_
     ),
 }
 

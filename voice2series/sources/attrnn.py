@@ -4,6 +4,11 @@ De Andrade et al., "A neural attention model for speech command recognition"
 (2018), the V2S_a source of Voice2Series. No trained weights are published in
 a package, so :func:`pretrain` trains it on Google Speech Commands v2 and
 saves a checkpoint that :class:`AttRNNSource` loads.
+
+Where Speech Commands cannot be had, :class:`SyntheticAttRNNSource`
+(``"attrnn-synth"``) is a *stand-in*: the same network trained on keywords
+synthesised by espeak-ng (``pretrain(synthetic=True)``), shipped with the
+package. It is not the paper's model and hears real speech much less well.
 """
 
 from __future__ import annotations
@@ -20,16 +25,44 @@ from torch import nn
 
 from .base import AcousticSource
 
-__all__ = ["AttRNN", "AttRNNSource", "pretrain", "default_checkpoint_path"]
+__all__ = [
+    "AttRNN",
+    "AttRNNSource",
+    "SyntheticAttRNNSource",
+    "default_checkpoint_path",
+    "pretrain",
+    "synthetic_checkpoint_path",
+]
 
 SPEECH_COMMANDS_URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
 REACHABILITY_TIMEOUT_S = 10.0
 _NOISE_FOLDER = "_background_noise_"
+#: Epochs of ``pretrain(synthetic=True)`` (the shipped stand-in's setting).
+SYNTHETIC_EPOCHS = 6
+#: The shipped stand-in checkpoint, relative to this package.
+SHIPPED_SYNTHETIC_CHECKPOINT = "weights/attrnn_synth.pt"
 
 
 def default_checkpoint_path():
     """Where :func:`pretrain` saves and :class:`AttRNNSource` looks by default."""
     return Path(torch.hub.get_dir()) / "checkpoints" / "voice2series-attrnn-speechcommands.pt"
+
+
+def synthetic_checkpoint_path():
+    """Where ``pretrain(synthetic=True)`` saves by default (not the shipped file)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / "voice2series-attrnn-synth.pt"
+
+
+def locate_attrnn_synth_checkpoint():
+    """The stand-in checkpoint shipped inside the package, or FileNotFoundError."""
+    path = Path(__file__).resolve().parent / SHIPPED_SYNTHETIC_CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"The shipped stand-in checkpoint {path} is missing (a source checkout without "
+            "package data?). Reinstall voice2series, or rebuild it with 'python cli.py "
+            f"pretrain --synthetic --output {path}' (needs espeak-ng)."
+        )
+    return path
 
 
 def locate_attrnn_checkpoint():
@@ -106,8 +139,10 @@ class AttRNNSource(AcousticSource):
 
     Attributes
     ----------
+    labels : list of str
+        The class (keyword) of each output, in output order.
     classes : list of str
-        The keyword of each output.
+        The same list as ``labels`` (older name).
     """
 
     name = "attrnn"
@@ -121,12 +156,13 @@ class AttRNNSource(AcousticSource):
         if not isinstance(saved, dict) or saved.get("format") != "voice2series-attrnn-1":
             raise ValueError(f"{path} was not written by voice2series.sources.attrnn.pretrain.")
         self.checkpoint = None if checkpoint is None else str(checkpoint)
-        self.classes = list(saved["classes"])
+        self.labels = list(saved["classes"])
+        self.classes = self.labels
         self.sample_rate = int(saved["sample_rate"])
         self.input_length = int(saved["input_length"] if input_length is None else input_length)
         if self.input_length < 1024:
             raise ValueError(f"AttRNN needs input_length >= 1024, got {self.input_length}.")
-        self.n_outputs = len(self.classes)
+        self.n_outputs = len(self.labels)
         self.model = AttRNN(self.n_outputs, self.sample_rate)
         self.model.load_state_dict(saved["state_dict"])
         self.freeze()
@@ -136,6 +172,54 @@ class AttRNNSource(AcousticSource):
 
     def forward(self, waveform):
         return self.model(waveform)
+
+
+class SyntheticAttRNNSource(AttRNNSource):
+    """Stand-in for the paper's source: AttRNN trained on synthetic speech.
+
+    The :class:`AttRNN` network, trained on a corpus of the 35 Speech Commands
+    v2 keywords synthesised by espeak-ng (many voices, speeds and pitches,
+    with noise, reverberation and channel augmentations), plus ``_silence_``
+    and ``_unknown_`` classes; see
+    :mod:`voice2series.sources.synthetic_speech`. Its weights ship with the
+    package, so it works offline. It is **not** the paper's Speech Commands
+    model: formant-synthesised words are not human speech, and on real
+    Speech Commands clips it is far less accurate (the measurement is in
+    ``benchmarks/results/attrnn_synth_real_speech.json``). Use it where the
+    paper's source architecture matters and Speech Commands is out of reach;
+    train ``"attrnn"`` with ``python cli.py pretrain --root`` where it is not.
+
+    Rebuild the shipped file with ``python cli.py pretrain --synthetic
+    --output voice2series/sources/weights/attrnn_synth.pt`` (espeak-ng 1.51,
+    one CPU thread).
+
+    Parameters
+    ----------
+    input_length : int, default=16000
+        Samples per waveform (16 kHz).
+
+    Attributes
+    ----------
+    labels : list of str
+        The 35 keywords, then ``"_silence_"`` and ``"_unknown_"``, in output
+        order.
+
+    Examples
+    --------
+    >>> from voice2series.sources import get_source
+    >>> source = get_source("attrnn-synth")
+    >>> source.n_outputs, source.labels[:3], source.labels[-2:]
+    (37, ['backward', 'bed', 'bird'], ['_silence_', '_unknown_'])
+    """
+
+    name = "attrnn-synth"
+
+    def __init__(self, input_length=None):
+        super().__init__(input_length=input_length, checkpoint=locate_attrnn_synth_checkpoint())
+        self.checkpoint = None
+
+    def spec(self):
+        return {"name": self.name, "input_length": self.input_length}
 
 
 def _read_wav(path, length):
@@ -207,12 +291,52 @@ def _accuracy(model, waves, labels, batch_size):
     return float((predicted == labels).float().mean())
 
 
+def _split_clips(clips, input_length, rng):
+    """In-memory ``(waves, labels, classes[, validation])`` → classes, train and validation tensors."""
+    if not isinstance(clips, (tuple, list)) or len(clips) not in (3, 4):
+        raise ValueError(
+            "clips must be a tuple (waves, labels, classes) or (waves, labels, classes, "
+            f"validation), got {type(clips).__name__}"
+            + (f" of length {len(clips)}" if isinstance(clips, (tuple, list)) else "") + "."
+        )
+    waves = np.asarray(clips[0], dtype=np.float32)
+    labels = np.asarray(clips[1])
+    classes = [str(c) for c in clips[2]]
+    if waves.ndim != 2 or labels.shape != (len(waves),):
+        raise ValueError(
+            f"clips need waves of shape (n_clips, samples) and labels of shape (n_clips,); got "
+            f"{waves.shape} and {labels.shape}."
+        )
+    if len(classes) < 2 or not np.issubdtype(labels.dtype, np.integer) or (
+        labels.min() < 0 or labels.max() >= len(classes)
+    ):
+        raise ValueError(
+            f"clips need at least two classes and integer labels in 0..{len(classes) - 1} "
+            "(indices into classes)."
+        )
+    fitted = np.zeros((len(waves), input_length), dtype=np.float32)
+    fitted[:, : min(input_length, waves.shape[1])] = waves[:, :input_length]
+    if len(clips) == 4:
+        validation = np.asarray(clips[3], dtype=bool)
+    else:  # a random 10 %, as for a folder without validation_list.txt
+        validation = np.zeros(len(waves), dtype=bool)
+        validation[rng.permutation(len(waves))[: max(1, len(waves) // 10)]] = True
+    if validation.shape != labels.shape or validation.all() or not validation.any():
+        raise ValueError("The validation mask of clips must mark some, not all, of the clips.")
+    labels = torch.from_numpy(labels.astype(np.int64))
+    train = torch.from_numpy(fitted[~validation]), labels[torch.from_numpy(~validation)]
+    val = torch.from_numpy(fitted[validation]), labels[torch.from_numpy(validation)]
+    return classes, train, val
+
+
 def pretrain(
-    root,
+    root=None,
     *,
+    clips=None,
+    synthetic=False,
     download=False,
     output=None,
-    epochs=20,
+    epochs=None,
     batch_size=64,
     learning_rate=1e-3,
     input_length=16000,
@@ -220,20 +344,38 @@ def pretrain(
     random_state=0,
     verbose=True,
 ):
-    """Train :class:`AttRNN` on Speech Commands and save a source checkpoint.
+    """Train :class:`AttRNN` on keyword clips and save a source checkpoint.
+
+    The clips come from one of: a Speech Commands folder (``root``), arrays
+    in memory (``clips``), or the synthetic espeak-ng corpus
+    (``synthetic=True``; the recipe of the shipped ``"attrnn-synth"``
+    stand-in, see :mod:`voice2series.sources.synthetic_speech`).
 
     Parameters
     ----------
-    root : str or path
+    root : str or path, optional
         A folder with one sub-folder of 16-bit WAV clips per keyword (Speech
         Commands' layout; folders starting with ``_`` are ignored; its
         ``validation_list.txt`` and ``testing_list.txt`` are honoured). With
         ``download=True``, where torchaudio downloads the dataset to.
+    clips : tuple, optional
+        ``(waves, labels, classes)`` or ``(waves, labels, classes,
+        validation)``: waves ``(n_clips, samples)`` at ``sample_rate``,
+        integer labels indexing ``classes``, and a boolean mask of the
+        validation clips (default: a random 10 %).
+    synthetic : bool, default=False
+        Synthesise the keyword corpus with espeak-ng
+        (:func:`~voice2series.sources.synthetic_speech.synthesize_keywords`
+        with ``random_state``) and train on it. Needs the espeak-ng program.
     download : bool, default=False
         Download Speech Commands v2 (2.3 GB) through torchaudio first.
     output : str or path, optional
-        Checkpoint file; defaults to :func:`default_checkpoint_path`.
-    epochs, batch_size, learning_rate : training settings (Adam).
+        Checkpoint file; defaults to :func:`default_checkpoint_path`, or
+        :func:`synthetic_checkpoint_path` with ``synthetic=True``.
+    epochs : int, optional
+        Defaults to 20, or to 6 with ``synthetic=True`` (the shipped
+        stand-in's setting: about 17 CPU minutes with the synthesis, one thread).
+    batch_size, learning_rate : training settings (Adam).
     input_length : int, default=16000
         Clips are zero-padded or cut to this many samples.
     sample_rate : int, default=16000
@@ -248,23 +390,37 @@ def pretrain(
         ``checkpoint`` (path), ``classes``, ``history`` (per-epoch loss and
         accuracies), ``best_val_accuracy``.
     """
-    root = _download_speech_commands(root) if download else Path(root)
-    if not root.is_dir():
-        raise ValueError(f"Speech Commands folder {root} does not exist; pass download=True to fetch it.")
-    classes, clips = _list_clips(root)
-    if len(classes) < 2 or not clips:
-        raise ValueError(f"{root} must hold at least two keyword folders of .wav clips.")
+    if (root is not None) + (clips is not None) + bool(synthetic) != 1:
+        raise ValueError(
+            "Pass exactly one of root (a Speech Commands folder), clips=(waves, labels, "
+            "classes[, validation]) or synthetic=True."
+        )
     rng = np.random.default_rng(random_state)
     torch.manual_seed(random_state)
-    train_clips, val_clips = _split(root, clips, rng)
-    rate = _read_wav(root / clips[0][0], 1)[0]
-    if rate != sample_rate:
-        raise ValueError(f"Clips are at {rate} Hz, expected {sample_rate}; resample them first.")
-    train_x, train_y = _load_clips(root, train_clips, classes, input_length)
-    val_x, val_y = _load_clips(root, val_clips, classes, input_length)
+    extra = {}
+    if synthetic:
+        from .synthetic_speech import synthesize_keywords
+
+        started = time.perf_counter()
+        corpus = synthesize_keywords(length=input_length, sample_rate=sample_rate, random_state=random_state)
+        if verbose:
+            print(f"synthesised {len(corpus)} clips of {len(corpus.classes)} classes in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
+        clips, extra = corpus.clips, {"trained_on": "synthetic espeak-ng corpus", "corpus": corpus.recipe}
+        del corpus
+    if clips is not None:
+        classes, (train_x, train_y), (val_x, val_y) = _split_clips(clips, input_length, rng)
+        del clips
+    else:
+        train_x, train_y, val_x, val_y, classes = _folder_clips(root, download, input_length, sample_rate, rng)
+        extra = {"trained_on": "Speech Commands folder"}
+    if epochs is None:
+        epochs = SYNTHETIC_EPOCHS if synthetic else 20
     model = AttRNN(len(classes), sample_rate)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    output = default_checkpoint_path() if output is None else Path(output)
+    if output is None:
+        output = synthetic_checkpoint_path() if synthetic else default_checkpoint_path()
+    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     history, best = [], -1.0
     for epoch in range(1, epochs + 1):
@@ -286,7 +442,7 @@ def pretrain(
         history.append(record)
         if verbose:
             print(f"epoch {epoch}: loss {record['train_loss']:.4f}, "
-                  f"validation accuracy {record['val_accuracy']:.4f}", flush=True)
+                  f"validation accuracy {record['val_accuracy']:.4f} ({record['seconds']:.0f} s)", flush=True)
         if record["val_accuracy"] > best:  # keep the best epoch on the validation clips
             best = record["val_accuracy"]
             torch.save({
@@ -296,5 +452,26 @@ def pretrain(
                 "sample_rate": sample_rate,
                 "input_length": input_length,
                 "epoch": epoch,
+                "history": list(history),
+                "settings": {"epochs": epochs, "batch_size": batch_size,
+                             "learning_rate": learning_rate, "random_state": random_state},
+                **extra,
             }, output)
     return {"checkpoint": str(output), "classes": classes, "history": history, "best_val_accuracy": best}
+
+
+def _folder_clips(root, download, input_length, sample_rate, rng):
+    """Train and validation tensors, and the classes, of a Speech Commands folder."""
+    root = _download_speech_commands(root) if download else Path(root)
+    if not root.is_dir():
+        raise ValueError(f"Speech Commands folder {root} does not exist; pass download=True to fetch it.")
+    classes, clips = _list_clips(root)
+    if len(classes) < 2 or not clips:
+        raise ValueError(f"{root} must hold at least two keyword folders of .wav clips.")
+    train_clips, val_clips = _split(root, clips, rng)
+    rate = _read_wav(root / clips[0][0], 1)[0]
+    if rate != sample_rate:
+        raise ValueError(f"Clips are at {rate} Hz, expected {sample_rate}; resample them first.")
+    train_x, train_y = _load_clips(root, train_clips, classes, input_length)
+    val_x, val_y = _load_clips(root, val_clips, classes, input_length)
+    return train_x, train_y, val_x, val_y, classes

@@ -3,13 +3,49 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["AcousticSource", "FunctionSource", "ModuleSource", "from_function", "from_module", "package_file"]
+__all__ = [
+    "AcousticSource",
+    "FunctionSource",
+    "ModuleSource",
+    "SplitBatch",
+    "from_function",
+    "from_module",
+    "package_file",
+]
+
+
+@dataclass
+class SplitBatch:
+    """A batch of waveforms ``series + program`` handed to a source in two parts.
+
+    Only for sources with ``additive_split`` (see :class:`AcousticSource`).
+    Calling the source on it gives the same scores as calling it on the
+    waveforms themselves. ``len()`` is the number of waveforms, so hooks that
+    count the series sent to a source count it like a waveform batch.
+
+    Parameters
+    ----------
+    series_part : tuple of torch.Tensor
+        ``source.series_part(series)`` for the batch's series: each tensor's
+        first dimension is the batch.
+    program : torch.Tensor of shape (input_length,)
+        The program, shared by every waveform of the batch and zero on every
+        sample where any of their series is nonzero (the input program's mask
+        guarantees it).
+    """
+
+    series_part: tuple
+    program: torch.Tensor
+
+    def __len__(self):
+        return len(self.series_part[0])
 
 
 class AcousticSource(nn.Module):
@@ -34,6 +70,41 @@ class AcousticSource(nn.Module):
         Whether gradients reach the input waveform. A source that is only a
         function (a remote API, see :func:`from_function`) is not, and can
         only be reprogrammed with ``training="black-box"``.
+    additive_split : bool
+        Whether the source implements :meth:`series_part` and accepts a
+        :class:`SplitBatch` in ``forward``. A source whose first operation on
+        the waveform is linear can: its response to ``series + program`` is
+        its response to the series plus its response to the program. The
+        series are fixed during a fit, so their part is computed once per fit
+        and the program's once per step for the whole batch (and its gradient
+        with one transposed first layer per step, not one per series). The
+        training loop then skips the first layer of the source for every
+        series (see :class:`voice2series.training.ReprogrammedModel`).
+    readouts : tuple of str
+        What the source can output (:meth:`with_readout`): ``"logits"`` (its
+        output layer) for every source; a source that can also expose its
+        inner layers (CREPE) adds ``"inner"`` and ``"both"``.
+    output_groups : torch.Tensor of shape (n_outputs,) or None
+        Optional: which outputs are on a comparable scale (the linear head
+        standardises each group with its own floor). None: all of them.
+
+    Notes
+    -----
+    A source with ``additive_split`` implements:
+
+    ``series_part(series)``
+        For ``(batch, input_length)`` waveforms holding only the placed
+        series (zero where the program acts): a tuple of tensors, batch
+        first, from which ``forward`` rebuilds its output for ``series +
+        program`` given any program that is zero on the series. It may use
+        only the parameters of :meth:`series_part_parameters`.
+    ``forward(SplitBatch(series_part, program))``
+        The scores of the waveforms ``series + program``, equal (to float
+        rounding) to ``forward(series + program)``.
+    ``series_part_parameters()``
+        The parameters ``series_part`` uses: a stored series part is stale
+        once they are trained (``finetune="all"``), so the model then runs
+        the source whole.
     """
 
     name: str = "source"
@@ -41,6 +112,30 @@ class AcousticSource(nn.Module):
     input_length: int
     n_outputs: int
     differentiable: bool = True
+    additive_split: bool = False
+    readouts = ("logits",)
+    output_groups = None
+
+    def with_readout(self, readout):
+        """This source with the given readout (optional capability).
+
+        Sources with an inner readout override this; the base class only
+        has its logits.
+
+        Parameters
+        ----------
+        readout : {"logits", "inner", "both"}
+
+        Returns
+        -------
+        AcousticSource
+        """
+        if readout == "logits":
+            return self
+        raise ValueError(
+            f"The {self.name!r} source has no {readout!r} readout (only its outputs); use "
+            "readout='logits', or a source that exposes its inner layers (crepe-tiny, crepe-full)."
+        )
 
     def freeze(self):
         """Stop gradients to the parameters and switch to evaluation mode."""
@@ -96,6 +191,27 @@ class AcousticSource(nn.Module):
             for parameter in module.parameters():
                 parameter.requires_grad_(True)
         return self
+
+    def series_part(self, series):
+        """The program-independent part of the source's computation on ``series``.
+
+        Only for sources with ``additive_split``; see the class notes.
+
+        Parameters
+        ----------
+        series : torch.Tensor of shape (batch, input_length)
+            Placed series: zero wherever the program acts.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            Each with the batch as first dimension.
+        """
+        raise NotImplementedError(f"The {self.name!r} source does not split its input (additive_split=False).")
+
+    def series_part_parameters(self):
+        """The parameters :meth:`series_part` depends on (all of them by default)."""
+        return list(self.parameters())
 
     def spec(self):
         """Arguments that rebuild this source from the registry, or None.

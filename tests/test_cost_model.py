@@ -1,0 +1,99 @@
+"""The cost model: fitted from results CSVs, validated, planning the archive."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voice2series import cost_model
+from voice2series.archive import ucr_names
+from voice2series.benchmark import COLUMNS
+from voice2series.cost_model import CostModel, dataset_shapes, default_model, fit_cost_model, plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_results(path, units):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in units:
+            writer.writerow(row)
+
+
+def synthetic_rows():
+    """1-NN DTW whose predict time is exactly 1e-6 * n_train * n_test * length."""
+    rows = []
+    for i, (n_train, n_test, length) in enumerate([(20, 50, 100), (40, 30, 300), (100, 100, 60), (60, 200, 150),
+                                                   (30, 90, 500), (200, 400, 80)]):
+        rows.append({"dataset": f"D{i}", "method": "1nn-dtw", "seed": "", "accuracy": "0.5",
+                     "fit_seconds": "0.0", "predict_seconds": f"{1e-6 * n_train * n_test * length:.6f}",
+                     "n_train": n_train, "n_test": n_test, "n_timepoints": length, "n_classes": 2,
+                     "config": json.dumps({"method": "1nn-dtw"})})
+    return rows
+
+
+def test_a_log_linear_cost_is_recovered_and_validated(tmp_path):
+    write_results(tmp_path / "results.csv", synthetic_rows())
+    model = fit_cost_model([tmp_path / "results.csv"])
+    shape = {"n_train": 80, "n_test": 120, "n_timepoints": 200, "n_classes": 3}
+    assert model.predict("1nn-dtw", shape) == pytest.approx(1e-6 * 80 * 120 * 200 + 1e-3, rel=0.05)
+    assert model.validation["1nn-dtw"]["datasets"] == 6
+    assert model.validation["1nn-dtw"]["median_factor"] < 1.1  # held-out datasets projected closely
+    model.to_json(tmp_path / "model.json")
+    again = CostModel.from_json(tmp_path / "model.json")
+    assert again.predict("1nn-dtw", shape) == pytest.approx(model.predict("1nn-dtw", shape))
+
+
+def test_v2s_time_scales_with_epochs_and_ensemble():
+    model = default_model()
+    shape = dataset_shapes()["GunPoint"]
+    one = model.predict("v2s", shape, {"max_epochs": 100})
+    assert model.predict("v2s", shape, {"max_epochs": 100, "ensemble": 3}) > 2.5 * one
+    assert model.predict("v2s", shape, {"max_epochs": 10}) < 0.2 * one
+
+
+def test_shapes_cover_the_archive():
+    shapes = dataset_shapes()
+    assert sorted(shapes) == sorted(ucr_names())
+    assert shapes["GunPoint"] == {"n_train": 50, "n_test": 150, "n_timepoints": 150, "n_classes": 2}
+    assert shapes["PLAID"]["n_timepoints"] == 1344  # variable length: the length it is equalised to
+
+
+def test_default_epochs_match_the_estimator():
+    from voice2series import V2SClassifier
+
+    assert V2SClassifier().get_params()["max_epochs"] == cost_model.DEFAULT_EPOCHS
+
+
+def test_longest_first_wall_time():
+    # Longest first: 5 | 4, then each 3 to the least loaded worker: 5+3 | 4+3+3.
+    assert cost_model._lpt_makespan([3, 5, 3, 4, 3], 2) == 10
+    assert cost_model._lpt_makespan([1] * 10, 3) == 4
+    assert cost_model._lpt_makespan([2, 2], 8) == 2
+
+
+def test_plan_counts_units_and_hours():
+    shapes = {"A": {"n_train": 10, "n_test": 10, "n_timepoints": 10, "n_classes": 2}}
+    flat = CostModel({m: {"fit": [0.0] * (1 + len(f["fit"])), "predict": [0.0] * (1 + len(f["predict"]))}
+                      for m, f in cost_model.FEATURES.items()})  # every phase 1 s: a unit is 2 s
+    result = plan(["A", "Nowhere"], ["v2s", "1nn-dtw"], seeds=3, resamples=5, workers=4, shapes=shapes, model=flat)
+    assert result["units"] == 3 * 5 + 5 and result["missing"] == ["Nowhere"]
+    assert result["core_hours"]["1nn-dtw"] == pytest.approx(5 * 2 / 3600)
+    assert result["core_hours"]["v2s"] == pytest.approx(15 * 2 / 3600)
+    assert result["wall_hours"] == pytest.approx(5 * 2 / 3600)  # 20 units of 2 s on 4 workers
+
+
+def test_cli_plan_runs_nothing(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "bench", "--plan", "--datasets", "all", "--resamples", "30",
+         "--seeds", "1", "--n-jobs", "64", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "128 datasets x seeds 1 x resamples 30: 15360 units" in completed.stdout
+    assert "1nn-dtw" in completed.stdout and "wall time on 64" in completed.stdout
+    assert not (tmp_path / "out").exists()
