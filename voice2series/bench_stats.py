@@ -154,6 +154,9 @@ def _pictures(scores, methods, names_shown, first, folder):
         fig.savefig(folder / filename, bbox_inches="tight", dpi=100)
         plt.close(fig)
         lines.append(f"- [{names_shown[first]} against {names_shown[j]}]({filename})")
+    if importlib.util.find_spec("seaborn") is not None:
+        lines += ["", f"The p-values printed in the scatter plots (aeon's) are one-sided, testing whether "
+                      f"{names_shown[first]} (x axis) is more accurate; the table's are two-sided."]
     return lines
 
 
