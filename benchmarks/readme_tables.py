@@ -202,7 +202,39 @@ def _cell(values):
     return f"{values[0]:.3f}" if len(values) == 1 else _mean_std(values)
 
 
-KINDS = {"run": top_run, "core": core, "bench": bench, "presets": presets, "compare": compare}
+def performance(path):
+    """Fit CPU seconds of the three training paths side by side (benchmarks/performance.py)."""
+    record = _json(path)
+    lines = [
+        "| dataset | autograd, whole source | frozen-conv backward | + amortised first layer | ratio to the first |"
+        " accuracy (three paths) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in record["results"]:
+        paths = [row[name] for name in ("plain_old", "plain", "amortised")]
+        lines.append(
+            f"| {row['dataset']} | " + " | ".join(f"{p['fit_cpu_seconds']:.1f} s" for p in paths)
+            + f" | {row['cpu_ratio']['amortised']:.2f} | " + ", ".join(f"{p['accuracy']:.3f}" for p in paths) + " |"
+        )
+    machine = record["machine"]
+    lines += [
+        "",
+        f"Process CPU seconds of `V2SClassifier(random_state=0).fit`, {record['threads']} torch thread, "
+        f"100 epochs, one run of each side by side (`{path}`, `python benchmarks/performance.py`, "
+        f"{record['date']}, {machine['cpu_model']}, load average {machine['load_average_before'][0]} "
+        "from other jobs, so wall times were several times longer).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+KINDS = {
+    "run": top_run,
+    "core": core,
+    "bench": bench,
+    "presets": presets,
+    "compare": compare,
+    "performance": performance,
+}
 
 
 def render(text):
