@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -376,7 +378,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.sample_specific_mask = sample_specific_mask
         self.train_program = train_program
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> V2SClassifier:
         """Learn the input program (and head) on labelled series.
 
         Parameters
@@ -529,12 +531,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
 
     @property
-    def program_(self):
+    def program_(self) -> np.ndarray:
         """The learned program as it acts on the waveform, ``mask * delta``."""
         return self.model_.program.program()
 
     @property
-    def mask_(self):
+    def mask_(self) -> np.ndarray:
         """1 where the program acts, 0 where the series sits, ``(input_length,)``."""
         return self.model_.program.mask.cpu().numpy().astype(np.float64)
 
@@ -544,11 +546,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         return float(self.mask_.mean())
 
     @property
-    def mapping_(self):
+    def mapping_(self) -> np.ndarray:
         """Weight of each source output in each class score, ``(n_classes, n_source_outputs)``."""
         return self.model_.mapping.matrix(self.model_.source.n_outputs)
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Save the fitted model to one file that loads without unpickling code.
 
         Parameters
@@ -564,7 +566,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         save_model(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike) -> V2SClassifier:
         """Load a model written by :meth:`save`.
 
         Parameters
@@ -580,7 +582,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
         return load_model(path, cls)
 
-    def placed_waveforms(self, X):
+    def placed_waveforms(self, X: ArrayLike) -> torch.Tensor:
         """Series placed into zero waveforms as the fitted model places them, before the program.
 
         Parameters
@@ -602,7 +604,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         series = prepare_series(X, program.series_length, self.interpolation, self.amplitude)
         return program.place(series.to(program.delta.device))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (softmax of the class scores).
 
         Series are placed and scored ``PREDICT_CHUNK`` at a time, so memory
@@ -631,7 +633,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 probabilities.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
         return np.concatenate(probabilities) if probabilities else np.empty((0, len(self.classes_)))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels, as found in the training ``y``.
 
         Parameters

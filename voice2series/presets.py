@@ -94,7 +94,7 @@ PRESETS = {
 }
 
 
-def make_preset(name, *, random_state=None, **params):
+def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | VotingClassifier:
     """An unfitted estimator configured as the named preset.
 
     Parameters
@@ -133,7 +133,9 @@ def make_preset(name, *, random_state=None, **params):
     return make_ensemble(random_state=random_state, member_params=[dict(m) for m in members], **params)
 
 
-def make_ensemble(n_members=None, *, random_state=None, member_params=None, **params):
+def make_ensemble(
+    n_members: int | None = None, *, random_state=None, member_params: list[dict] | None = None, **params
+) -> VotingClassifier:
     """A soft-voting ensemble of V2SClassifiers.
 
     Each member learns its own program (and head) from its own initialisation,

@@ -17,6 +17,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .attrnn import (
     AttRNNSource,
@@ -128,7 +132,7 @@ _REGISTRY = {
 }
 
 
-def source_names():
+def source_names() -> list[str]:
     """Names accepted by :func:`get_source` and ``V2SClassifier(source=...)``."""
     return sorted(_REGISTRY)
 
@@ -141,7 +145,7 @@ def _offline_status(entry):
     return True, ""
 
 
-def available():
+def available() -> pd.DataFrame:
     """Table of the registered sources.
 
     Returns
@@ -179,7 +183,7 @@ def available():
     return pd.DataFrame(rows).set_index("name")
 
 
-def get_source(source, **options):
+def get_source(source: str | AcousticSource, **options) -> AcousticSource:
     """Build a registered source by name, or check and return a source object.
 
     Parameters
