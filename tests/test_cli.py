@@ -17,7 +17,7 @@ from voice2series import V2SClassifier, sources
 from voice2series.archive import load_dataset
 from voice2series.benchmark import COLUMNS
 from voice2series.cli import _bench_params, _parser, _run_params, main
-from voice2series.sources import source_names, vggish
+from voice2series.sources import source_names, synthetic_speech, vggish
 
 from .helpers import read_csv, report_cells, tiny_classifier
 
@@ -266,6 +266,25 @@ def test_cli_sources_prints_the_table(capsys, monkeypatch):
 def test_cli_pretrain_reports_errors(tmp_path, capsys):
     assert main(["pretrain", "--root", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_pretrain_synthetic_flag(monkeypatch, tmp_path, capsys):
+    calls = []
+
+    def fake_pretrain(root, **options):
+        calls.append((root, options))
+        return {"checkpoint": options["output"], "classes": list(synthetic_speech.WORDS), "best_val_accuracy": 0.5}
+
+    monkeypatch.setattr("voice2series.cli.pretrain", fake_pretrain)
+    out = str(tmp_path / "s.pt")
+    assert main(["pretrain", "--synthetic", "--seed", "3", "--output", out]) == 0
+    root, options = calls[0]
+    assert root is None and options["synthetic"] and options["random_state"] == 3
+    assert options["epochs"] is None  # the function's default for the synthetic corpus
+    assert "AttRNNSource(checkpoint=" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert main(["pretrain"]) == 2
+    assert "exactly one of" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ explain
