@@ -2,6 +2,7 @@
 saved model, bench, explain, sources, pretrain; options reach the estimator; errors are
 one clear line."""
 
+import csv
 import dataclasses
 import inspect
 import json
@@ -19,7 +20,7 @@ from voice2series.benchmark import COLUMNS
 from voice2series.cli import _bench_params, _parser, _run_params, main
 from voice2series.sources import source_names, synthetic_speech, vggish
 
-from .helpers import read_csv, report_cells, tiny_classifier
+from .helpers import make_archive, read_csv, report_cells, tiny_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -249,6 +250,23 @@ def test_cli_bench_download_timeout_bounds_the_download(isolated_downloads, sile
     assert not out.exists()
 
 
+def test_cli_scheduler_needs_the_dask_backend(tmp_path, capsys):
+    assert main(["bench", "--datasets", "GunPoint", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path)]) == 2
+    assert "--scheduler needs --backend dask" in capsys.readouterr().err
+
+
+def test_cli_plan_runs_nothing(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "bench", "--plan", "--datasets", "all", "--resamples", "30",
+         "--seeds", "1", "--n-jobs", "64", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "128 datasets x seeds 1 x resamples 30: 15360 units" in completed.stdout
+    assert "1nn-dtw" in completed.stdout and "wall time on 64" in completed.stdout
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------- sources, pretrain
 def test_cli_sources_prints_the_table(capsys, monkeypatch):
     def missing():
@@ -328,3 +346,42 @@ def test_cli_explain_loads_a_saved_model(tmp_path):
 def test_cli_explain_reports_an_unknown_dataset(tmp_path, capsys):
     assert main(["explain", "NoSuchData", "--out", str(tmp_path), "--max-epochs", "1"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- reproduce
+def test_cli_official_training_options_and_the_paper_preset():
+    args = _parser().parse_args([
+        "run", "GunPoint", "--mapping-reduction", "probabilities", "--program-init", "glorot",
+        "--program-l2", "0.05", "--lr-schedule", "inverse-time", "--lr-decay", "0.5",
+    ])
+    assert (args.mapping_reduction, args.program_init, args.program_l2, args.lr_decay) == (
+        "probabilities", "glorot", 0.05, 0.5)
+    assert "paper" in _parser().parse_args(["run", "GunPoint", "--preset", "paper"]).preset
+
+
+def test_reproduce_command_on_a_generated_archive(tmp_path, capsys):
+    # A Table 2 name labelled {-1, 1}: the official rule collapses it to one class.
+    make_archive(tmp_path, "FordA", n=8, length=20, labels=("-1", "1"))
+    out = tmp_path / "out"
+    argv = ["reproduce", "--datasets", "FordA,NotThere", "--ucr-root", str(tmp_path), "--seeds", "1",
+            "--max-epochs", "1", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert "2 new and 0 resumed" in capsys.readouterr().out
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["config"], row["epochs"]) for row in rows] == [("paper", "1"), ("default", "1")]
+    assert rows[0]["official_protocol_accuracy"] != "" and rows[1]["official_protocol_accuracy"] == ""
+    assert json.loads(rows[0]["params"])["source"] == "attrnn-synth"
+    report = (out / "report.md").read_text()
+    assert "OFFICIAL PROTOCOL (selected on TEST)" in report
+    assert "**COLLAPSED** (2 → 1)" in report
+    assert '"max_epochs": 1' in report  # the deviation is stated
+    assert "Not reachable here (pass --ucr-root): NotThere" in report
+    line = next(line for line in report.splitlines() if line.startswith("| FordA"))
+    assert "| 1.000 |" in line  # the paper's V2S_a on FordA
+    assert main(argv) == 0  # resumes
+    assert "0 new and 2 resumed" in capsys.readouterr().out
+    (out / "report.md").unlink()
+    assert main([*argv, "--seeds", "3", "--report-only"]) == 0  # fits nothing, rewrites the report
+    assert "0 new and 0 resumed" in capsys.readouterr().out
+    assert (out / "report.md").is_file()

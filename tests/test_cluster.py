@@ -120,10 +120,3 @@ def test_parallelize_backends_agree():
 def test_bad_backend_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="Unknown backend 'ray'"):
         run_benchmark("GunPoint", tmp_path, backend="ray")
-
-
-def test_cli_scheduler_needs_the_dask_backend(tmp_path, capsys):
-    from voice2series.cli import main
-
-    assert main(["bench", "--datasets", "GunPoint", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path)]) == 2
-    assert "--scheduler needs --backend dask" in capsys.readouterr().err

@@ -162,6 +162,20 @@ def test_bad_tuning_values_are_refused_by_name(small_xy, params, match):
         tiny_classifier(**params).fit(X, y)
 
 
+def test_official_training_options_are_validated(small_xy):
+    X, y = small_xy
+    for params in ({"program_init": "normal"}, {"program_l2": -1.0}, {"lr_decay": -0.1},
+                   {"mapping_reduction": "median"}):
+        with pytest.raises(InvalidParameterError):
+            tiny_classifier(**params).fit(X, y)
+    with pytest.raises(ValueError, match="program_l2"):
+        tiny_classifier(training="black-box", program_l2=0.05).fit(X, y)
+
+
+def test_estimator_has_no_test_selection_option():
+    assert not any("test" in name for name in V2SClassifier().get_params())
+
+
 @pytest.mark.parametrize(
     "params, message",
     [

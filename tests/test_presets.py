@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from voice2series import V2SClassifier, make_ensemble, make_preset
+from voice2series.presets import PAPER_DIFFERENCES, PAPER_PARAMS, PRESETS
 
 from .helpers import sine_classes
 
@@ -109,3 +110,32 @@ def test_presets_build_the_documented_estimators():
     assert crepe.learning_rate == speech.learning_rate == 0.02
     with pytest.raises(ValueError, match="Unknown preset 'best'"):
         make_preset("best")
+
+
+def test_paper_preset_is_the_official_configuration():
+    clf = make_preset("paper", random_state=1)
+    assert "paper" in PRESETS
+    assert {k: clf.get_params()[k] for k in PAPER_PARAMS} == PAPER_PARAMS
+    expected = {
+        "source": "attrnn-synth", "mapping": "sequential", "outputs_per_class": 1,
+        "mapping_reduction": "probabilities", "segments": 1, "placement": "start", "resample": None,
+        "program_init": "glorot", "program_l2": 0.05, "program_dropout": 0.4, "learning_rate": 0.05,
+        "lr_schedule": "inverse-time", "lr_decay": 0.48, "batch_size": 32, "max_epochs": 100,
+        "early_stopping": False,
+    }
+    assert {k: clf.get_params()[k] for k in expected} == expected
+    assert clf.random_state == 1
+    assert make_preset("paper", max_epochs=3).max_epochs == 3  # options apply on top
+    assert any("mask" in difference for difference in PAPER_DIFFERENCES)
+
+
+def test_paper_preset_fits_predicts_and_reloads(small_xy, tmp_path):
+    X, y = small_xy
+    clf = make_preset("paper", random_state=0, max_epochs=1).fit(X[:8], y[:8])
+    assert clf.predict(X[:3]).shape == (3,)
+    assert clf.mapping_.shape == (3, 37)
+    assert np.allclose(clf.predict_proba(X[:3]).sum(axis=1), 1.0)
+    clf.save(tmp_path / "paper.v2s")
+    loaded = V2SClassifier.load(tmp_path / "paper.v2s")
+    assert loaded.mapping_reduction == "probabilities"
+    assert np.allclose(loaded.predict_proba(X[:3]), clf.predict_proba(X[:3]))

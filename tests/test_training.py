@@ -307,3 +307,12 @@ def test_training_loss_includes_the_l2_term_and_its_gradient():
     step_with = delta - model.program.delta.detach()
     step_without = delta - without.program.delta.detach()
     assert torch.allclose(step_with - step_without, 0.1 * delta, atol=1e-6)
+
+
+# ------------------------------------------------ official training options
+def test_glorot_init_and_l2_change_what_is_learned(small_xy):
+    X, y = small_xy
+    base = tiny_classifier(max_epochs=2, mapping="sequential", mapping_reduction="probabilities").fit(X, y)
+    glorot = tiny_classifier(max_epochs=2, mapping="sequential", mapping_reduction="probabilities",
+                             program_init="glorot", program_l2=0.05).fit(X, y)
+    assert not np.allclose(base.program_, glorot.program_)
