@@ -1,6 +1,5 @@
 """The benchmark on a Dask cluster: same rows as local processes, a lost worker, an interrupted driver."""
 
-import csv
 import os
 import signal
 import sys
@@ -11,7 +10,7 @@ from voice2series import benchmark
 from voice2series.benchmark import run_benchmark
 from voice2series.cluster import parallelize, worker_threads
 
-from .helpers import make_archive
+from .helpers import make_archive, read_csv
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
@@ -20,11 +19,6 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 FAST_V2S = {"max_epochs": 1, "batch_size": 64}
 MARKER_ENV = "V2S_TEST_KILL_MARKER"
-
-
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")
