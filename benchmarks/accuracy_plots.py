@@ -77,8 +77,12 @@ def plot_curves(curves):
 def bench_table():
     """Mean and std test accuracy per dataset for each benchmarked configuration."""
     frames = []
-    for label, folder in [("V2S default", "bench_offline"), ("V2S crepe-speech", "bench_crepe_speech"),
-                          ("V2S ensemble of 5", "bench_ensemble5"), ("V2S lr 0.03", "bench_lr0.03")]:
+    for label, folder in [
+        ("V2S default", "bench_offline"),
+        ("V2S crepe-speech", "bench_crepe_speech"),
+        ("V2S ensemble of 5", "bench_ensemble5"),
+        ("V2S lr 0.03", "bench_lr0.03"),
+    ]:
         path = RESULTS / folder / "results.csv"
         if not path.exists():
             continue
@@ -101,18 +105,32 @@ def plot_configs(table):
         suffix = f", segments={report['segments']}" if report.get("segments", 1) != 1 else ""
         for result in report["results"]:
             if "gunpoint_accuracy_mean" in result:
-                sources.append((f"{result['source']}{suffix}", result["gunpoint_accuracy_mean"],
-                                result["gunpoint_accuracy_std"]))
+                sources.append(
+                    (f"{result['source']}{suffix}", result["gunpoint_accuracy_mean"], result["gunpoint_accuracy_std"])
+                )
     fig = Figure(figsize=(13, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[2, 1])
     datasets = sorted(table.dataset.unique())
-    labels = ["V2S default", "V2S crepe-speech", "V2S ensemble of 5", "V2S lr 0.03", "V2S default, 50 epochs",
-              "MiniRocket", "1-NN DTW"]
+    labels = [
+        "V2S default",
+        "V2S crepe-speech",
+        "V2S ensemble of 5",
+        "V2S lr 0.03",
+        "V2S default, 50 epochs",
+        "MiniRocket",
+        "1-NN DTW",
+    ]
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         data = table[table.label == label].set_index("dataset").reindex(datasets)
-        left.bar(np.arange(len(datasets)) + i * width, data["mean"], width, yerr=data["std"].fillna(0),
-                 label=label, capsize=2)
+        left.bar(
+            np.arange(len(datasets)) + i * width,
+            data["mean"],
+            width,
+            yerr=data["std"].fillna(0),
+            label=label,
+            capsize=2,
+        )
     left.set_xticks(np.arange(len(datasets)) + 0.4 - width / 2, datasets, rotation=30, ha="right")
     left.set_ylabel("test accuracy (mean ± std over seeds)")
     left.set_ylim(0, 1.3)  # headroom for the legend above the bars

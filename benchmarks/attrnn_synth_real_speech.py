@@ -69,9 +69,7 @@ def main():
     data = np.load(Path(args.reference) / "clips.npz")
     audio, words = data["audio"], [str(w) for w in data["word"]]
     source = get_source("attrnn-synth") if args.checkpoint is None else AttRNNSource(checkpoint=args.checkpoint)
-    path = Path(args.checkpoint) if args.checkpoint else Path(
-        voice2series.sources.locate_attrnn_synth_checkpoint()
-    )
+    path = Path(args.checkpoint) if args.checkpoint else Path(voice2series.sources.locate_attrnn_synth_checkpoint())
     saved = torch.load(path, map_location="cpu", weights_only=True)
     result = score_real_speech(source, audio, words)
 
@@ -90,9 +88,7 @@ def main():
             "epoch": saved.get("epoch"),
             "settings": saved.get("settings"),
             "training_wall_seconds": sum(h["seconds"] for h in saved.get("history", [])),
-            "best_synthetic_val_accuracy": max(
-                (h["val_accuracy"] for h in saved.get("history", [])), default=None
-            ),
+            "best_synthetic_val_accuracy": max((h["val_accuracy"] for h in saved.get("history", [])), default=None),
             "espeak_ng": saved.get("corpus", {}).get("espeak_ng"),
         },
         "seed": (saved.get("settings") or {}).get("random_state"),
@@ -106,8 +102,7 @@ def main():
         "keywords_only_top5": float(result["keywords_top5"].mean()),
         "top5_binomial_p_value": float(binomtest(hits5, n, 5 / 35, alternative="greater").pvalue),
         "clips": [
-            {"word": w, "predicted": p, "top5": bool(t)}
-            for w, p, t in zip(words, result["predicted"], result["top5"])
+            {"word": w, "predicted": p, "top5": bool(t)} for w, p, t in zip(words, result["predicted"], result["top5"])
         ],
     }
     RESULTS.mkdir(exist_ok=True)

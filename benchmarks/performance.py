@@ -178,8 +178,10 @@ def multiply_adds_per_frame(source):
 
     def count(name):
         def hook(module, inputs, output):
-            per_output = module.in_features if isinstance(module, nn.Linear) else (
-                module.in_channels // module.groups * module.kernel_size[0]
+            per_output = (
+                module.in_features
+                if isinstance(module, nn.Linear)
+                else (module.in_channels // module.groups * module.kernel_size[0])
             )
             counts[name] = output[0].numel() * per_output
 
@@ -340,8 +342,9 @@ def predict_memory(pythonpath):
     for name, sizes in CURVE_PREDICT.items():
         for n in sizes:
             env = {**os.environ, "PYTHONPATH": str(pythonpath), "OMP_NUM_THREADS": "1"}
-            done = subprocess.run([sys.executable, str(WORKER), name, str(n)], env=env,
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, str(WORKER), name, str(n)], env=env, capture_output=True, text=True, check=True
+            )
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -363,16 +366,26 @@ def plot_curves(report, path):
 
     labels = {"v2s": "V2S (CREPE-tiny)", "minirocket": "MiniRocket", "dtw": "1-NN DTW"}
     figure, axes = plt.subplots(1, 4, figsize=(17, 4))
-    for axis, (key, x_key, title) in zip(axes[:2], (("size", "n_train", "training series (length 150)"),
-                                                    ("length", "length", "series length (50 training series)"))):
+    for axis, (key, x_key, title) in zip(
+        axes[:2],
+        (
+            ("size", "n_train", "training series (length 150)"),
+            ("length", "length", "series length (50 training series)"),
+        ),
+    ):
         for name, label in labels.items():
             rows = [row for row in report[key] if row["method"] == name]
             if name == "dtw":  # fit only stores the series: plot the prediction cost
-                axis.plot([r[x_key] for r in rows], [r["predict_cpu_ms_per_series"] / 1e3 for r in rows],
-                          "o--", label="1-NN DTW: predict, s per series")
+                axis.plot(
+                    [r[x_key] for r in rows],
+                    [r["predict_cpu_ms_per_series"] / 1e3 for r in rows],
+                    "o--",
+                    label="1-NN DTW: predict, s per series",
+                )
             else:
-                axis.plot([r[x_key] for r in rows], [r["fit_cpu_seconds"] for r in rows], "o-",
-                          label=f"{label}: fit, s")
+                axis.plot(
+                    [r[x_key] for r in rows], [r["fit_cpu_seconds"] for r in rows], "o-", label=f"{label}: fit, s"
+                )
         axis.set(xscale="log", yscale="log", xlabel=title, ylabel="CPU seconds (1 thread)")
         axis.legend(fontsize=7)
     axis = axes[1]
@@ -383,10 +396,19 @@ def plot_curves(report, path):
     names = [f"{short[r['method']]}\n{r['n_series']:,}" for r in rows]
     axes[2].bar(names, [r["series_per_cpu_second"] for r in rows], color="tab:blue")
     axes[2].set(yscale="log", ylabel="series per CPU second", title="predict throughput (length 150)")
-    axes[3].bar(names, [r["peak_beyond_before_mb"] for r in rows], color="tab:orange",
-                label="peak during predict beyond the size before it")
-    axes[3].bar(names, [r["input_mb"] for r in rows], bottom=[r["peak_beyond_before_mb"] for r in rows],
-                color="tab:gray", label="input (float64)")
+    axes[3].bar(
+        names,
+        [r["peak_beyond_before_mb"] for r in rows],
+        color="tab:orange",
+        label="peak during predict beyond the size before it",
+    )
+    axes[3].bar(
+        names,
+        [r["input_mb"] for r in rows],
+        bottom=[r["peak_beyond_before_mb"] for r in rows],
+        color="tab:gray",
+        label="input (float64)",
+    )
     axes[3].set(ylabel="MB", title="predict memory (fresh process)")
     axes[3].legend(fontsize=7)
     for axis in axes[2:]:
@@ -402,17 +424,21 @@ def curves(args):
     warm_up()
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": {"nproc": os.cpu_count(), "available_cores": available_cores(), "cpu_model": cpu_model(),
-                    "load_average_before": [round(value, 2) for value in load_before]},
+        "machine": {
+            "nproc": os.cpu_count(),
+            "available_cores": available_cores(),
+            "cpu_model": cpu_model(),
+            "load_average_before": [round(value, 2) for value in load_before],
+        },
         "torch": torch.__version__,
         "voice2series": voice2series.__version__,
         "threads": torch.get_num_threads(),
         "v2s": f"V2SClassifier(random_state=0, max_epochs={CURVE_EPOCHS}, resample='auto'): CREPE-tiny, "
-               "amortised first layer and frozen convolutions' custom backward; early stopping (validation "
-               "split) from 200 series on",
+        "amortised first layer and frozen convolutions' custom backward; early stopping (validation "
+        "split) from 200 series on",
         "minirocket": "aeon MiniRocketClassifier(random_state=0, n_jobs=1)",
         "dtw": "aeon KNeighborsTimeSeriesClassifier(n_neighbors=1, distance='dtw', n_jobs=1), full window; "
-               "predicted on a subsample of about 2e9 DTW cells",
+        "predicted on a subsample of about 2e9 DTW cells",
         "size": size_curve(),
         "length": length_curve(),
         "predict_code": str(args.predict_pythonpath),
@@ -433,14 +459,18 @@ def main():
     parser.add_argument("--datasets", default="GunPoint,ArrowHead,PigCVP")
     parser.add_argument("--threads", type=int, default=available_cores())
     parser.add_argument("--repeats", type=int, default=15, help="step micro-benchmark repeats")
-    parser.add_argument("--spread-dataset", default="ArrowHead",
-                        help="dataset of the rounding control ('' to skip)")
+    parser.add_argument("--spread-dataset", default="ArrowHead", help="dataset of the rounding control ('' to skip)")
     parser.add_argument("--notes", default="")
-    parser.add_argument("--curves", action="store_true",
-                        help="scaling curves instead: writes results/performance_curves.json and "
-                             "docs/performance_curves.png")
-    parser.add_argument("--predict-pythonpath", default=str(Path(__file__).resolve().parents[1]),
-                        help="checkout of voice2series the --curves prediction processes import")
+    parser.add_argument(
+        "--curves",
+        action="store_true",
+        help="scaling curves instead: writes results/performance_curves.json and docs/performance_curves.png",
+    )
+    parser.add_argument(
+        "--predict-pythonpath",
+        default=str(Path(__file__).resolve().parents[1]),
+        help="checkout of voice2series the --curves prediction processes import",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.curves:
@@ -455,20 +485,23 @@ def main():
     rows = []
     for dataset in args.datasets.split(","):
         fits = {
-            name: fit_and_score(dataset, amortise, custom_backward=custom)
-            for name, (amortise, custom) in PATHS.items()
+            name: fit_and_score(dataset, amortise, custom_backward=custom) for name, (amortise, custom) in PATHS.items()
         }
         old = fits["plain_old"]
-        rows.append({
-            "dataset": dataset,
-            **fits,
-            # Ratios against plain_old, the code before both changes.
-            "cpu_ratio": {name: round(fits[name]["fit_cpu_seconds"] / old["fit_cpu_seconds"], 3) for name in PATHS},
-            "wall_ratio": {name: round(fits[name]["fit_wall_seconds"] / old["fit_wall_seconds"], 3) for name in PATHS},
-            "amortised_over_plain_cpu": round(
-                fits["amortised"]["fit_cpu_seconds"] / fits["plain"]["fit_cpu_seconds"], 3
-            ),
-        })
+        rows.append(
+            {
+                "dataset": dataset,
+                **fits,
+                # Ratios against plain_old, the code before both changes.
+                "cpu_ratio": {name: round(fits[name]["fit_cpu_seconds"] / old["fit_cpu_seconds"], 3) for name in PATHS},
+                "wall_ratio": {
+                    name: round(fits[name]["fit_wall_seconds"] / old["fit_wall_seconds"], 3) for name in PATHS
+                },
+                "amortised_over_plain_cpu": round(
+                    fits["amortised"]["fit_cpu_seconds"] / fits["plain"]["fit_cpu_seconds"], 3
+                ),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     spread = {}
     if args.spread_dataset:
@@ -515,18 +548,25 @@ def main():
     out = RESULTS / "performance.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
 
-    print("\n| dataset | train series | epochs | plain-old fit CPU s | plain fit CPU s | amortised fit CPU s "
-          "| ratios to plain-old (wall) | amortised / plain | accuracies (plain-old, plain, amortised) |")
+    print(
+        "\n| dataset | train series | epochs | plain-old fit CPU s | plain fit CPU s | amortised fit CPU s "
+        "| ratios to plain-old (wall) | amortised / plain | accuracies (plain-old, plain, amortised) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         old, plain, amortised = row["plain_old"], row["plain"], row["amortised"]
         ratios = ", ".join(f"{row['cpu_ratio'][n]:.2f} ({row['wall_ratio'][n]:.2f})" for n in ("plain", "amortised"))
-        print(f"| {row['dataset']} | {old['n_train']} | {old['epochs']} | {old['fit_cpu_seconds']:.1f} | "
-              f"{plain['fit_cpu_seconds']:.1f} | {amortised['fit_cpu_seconds']:.1f} | {ratios} | "
-              f"{row['amortised_over_plain_cpu']:.2f} | "
-              f"{old['accuracy']:.3f}, {plain['accuracy']:.3f}, {amortised['accuracy']:.3f} |")
-    print(f"\nstep (batch {STEP_BATCH}), ms: "
-          + ", ".join(f"{name} {value * 1e3:.0f}" for name, value in steps.items()) + f"; written to {out}")
+        print(
+            f"| {row['dataset']} | {old['n_train']} | {old['epochs']} | {old['fit_cpu_seconds']:.1f} | "
+            f"{plain['fit_cpu_seconds']:.1f} | {amortised['fit_cpu_seconds']:.1f} | {ratios} | "
+            f"{row['amortised_over_plain_cpu']:.2f} | "
+            f"{old['accuracy']:.3f}, {plain['accuracy']:.3f}, {amortised['accuracy']:.3f} |"
+        )
+    print(
+        f"\nstep (batch {STEP_BATCH}), ms: "
+        + ", ".join(f"{name} {value * 1e3:.0f}" for name, value in steps.items())
+        + f"; written to {out}"
+    )
 
 
 if __name__ == "__main__":

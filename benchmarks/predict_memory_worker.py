@@ -69,17 +69,21 @@ def main():
     predictions = method.predict(X)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     assert len(predictions) == n
-    print(json.dumps({
-        "method": name,
-        "n_series": n,
-        "input_mb": round(X.nbytes / 2**20, 1),
-        "rss_before_predict_mb": round(before / 1024, 1),
-        "peak_rss_mb": round(memory_kb("VmHWM") / 1024, 1),
-        "peak_beyond_before_mb": round((memory_kb("VmHWM") - before) / 1024, 1),
-        "predict_cpu_seconds": round(cpu, 2),
-        "predict_wall_seconds": round(wall, 2),
-        "series_per_cpu_second": round(n / cpu, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "method": name,
+                "n_series": n,
+                "input_mb": round(X.nbytes / 2**20, 1),
+                "rss_before_predict_mb": round(before / 1024, 1),
+                "peak_rss_mb": round(memory_kb("VmHWM") / 1024, 1),
+                "peak_beyond_before_mb": round((memory_kb("VmHWM") - before) / 1024, 1),
+                "predict_cpu_seconds": round(cpu, 2),
+                "predict_wall_seconds": round(wall, 2),
+                "series_per_cpu_second": round(n / cpu, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

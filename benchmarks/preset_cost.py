@@ -29,8 +29,9 @@ def main():
     parser.add_argument("--dataset", default="GunPoint")
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--params", action="append", default=[],
-                        help="NAME=JSON: V2SClassifier parameters to time beside the presets")
+    parser.add_argument(
+        "--params", action="append", default=[], help="NAME=JSON: V2SClassifier parameters to time beside the presets"
+    )
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.params)
 

@@ -89,16 +89,21 @@ def core(path):
     configuration = (
         f"{params['source']}, {params['mapping']} head, lr {params['learning_rate']}, {params['max_epochs']} epochs"
     )
-    return "\n".join([
-        "| dataset | default configuration | seeds | test accuracy (mean ± std) | fit seconds (mean / max) |"
-        " epoch time / source fwd+bwd time |",
-        "|---|---|---|---|---|---|",
-        f"| {record['dataset']} | {configuration} | {', '.join(str(r['seed']) for r in runs)} | "
-        f"**{_mean_std(accuracies)}** ({', '.join(f'{a:.3f}' for a in accuracies)}) | "
-        f"{np.mean(seconds):.1f} / {max(seconds):.1f} | {np.mean([r['overhead_ratio'] for r in runs]):.2f} |",
-        "",
-        f"`{path}` ({_machine(record)}; std is the sample standard deviation).",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "| dataset | default configuration | seeds | test accuracy (mean ± std) | fit seconds (mean / max) |"
+                " epoch time / source fwd+bwd time |",
+                "|---|---|---|---|---|---|",
+                f"| {record['dataset']} | {configuration} | {', '.join(str(r['seed']) for r in runs)} | "
+                f"**{_mean_std(accuracies)}** ({', '.join(f'{a:.3f}' for a in accuracies)}) | "
+                f"{np.mean(seconds):.1f} / {max(seconds):.1f} | {np.mean([r['overhead_ratio'] for r in runs]):.2f} |",
+                "",
+                f"`{path}` ({_machine(record)}; std is the sample standard deviation).",
+            ]
+        )
+        + "\n"
+    )
 
 
 def bench(folder):
@@ -141,7 +146,7 @@ def presets(path):
     ]
     for name, fit in seconds.items():
         mean = np.mean([np.mean(accuracy[name][d]) for d in shared])
-        lines.append(f"| `\"{name}\"` | {fit:.1f} s | {fit / seconds['default']:.1f} | {mean:.3f} |")
+        lines.append(f'| `"{name}"` | {fit:.1f} s | {fit / seconds["default"]:.1f} | {mean:.3f} |')
     lines += [
         "",
         f"Fit time: `{path}` (`python benchmarks/preset_cost.py`, seed {record.get('seed', 0)}, "
@@ -213,8 +218,11 @@ def performance(path):
     for row in record["results"]:
         paths = [row[name] for name in ("plain_old", "plain", "amortised")]
         lines.append(
-            f"| {row['dataset']} | " + " | ".join(f"{p['fit_cpu_seconds']:.1f} s" for p in paths)
-            + f" | {row['cpu_ratio']['amortised']:.2f} | " + ", ".join(f"{p['accuracy']:.3f}" for p in paths) + " |"
+            f"| {row['dataset']} | "
+            + " | ".join(f"{p['fit_cpu_seconds']:.1f} s" for p in paths)
+            + f" | {row['cpu_ratio']['amortised']:.2f} | "
+            + ", ".join(f"{p['accuracy']:.3f}" for p in paths)
+            + " |"
         )
     machine = record["machine"]
     lines += [

@@ -52,11 +52,13 @@ def gunpoint_runs(name, seeds, max_epochs, segments=1):
         clf = V2SClassifier(source=name, max_epochs=max_epochs, segments=segments, random_state=seed)
         started = time.perf_counter()
         clf.fit(X_train, y_train)
-        runs.append({
-            "seed": seed,
-            "accuracy": float(clf.score(X_test, y_test)),
-            "fit_seconds": time.perf_counter() - started,
-        })
+        runs.append(
+            {
+                "seed": seed,
+                "accuracy": float(clf.score(X_test, y_test)),
+                "fit_seconds": time.perf_counter() - started,
+            }
+        )
         print(f"  {name} seed {seed}: {runs[-1]}", flush=True)
     return runs
 
@@ -68,12 +70,16 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--segments", type=int, default=1,
+        "--segments",
+        type=int,
+        default=1,
         help="series copies per waveform; a 150-point series is 1%% of a 16000-sample input",
     )
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument(
-        "--threads", type=int, default=None,
+        "--threads",
+        type=int,
+        default=None,
         help="torch intra-op threads; 1 avoids LSTM stalls when other jobs share the cores",
     )
     parser.add_argument("--output", default=str(RESULTS / "sources.json"))
@@ -91,12 +97,14 @@ def main():
         if not args.speed_only:
             runs = gunpoint_runs(name, args.seeds, args.max_epochs, args.segments)
             accuracies = [r["accuracy"] for r in runs]
-            row.update({
-                "gunpoint_runs": runs,
-                "gunpoint_accuracy_mean": float(np.mean(accuracies)),
-                "gunpoint_accuracy_std": float(np.std(accuracies)),
-                "fit_seconds_mean": float(np.mean([r["fit_seconds"] for r in runs])),
-            })
+            row.update(
+                {
+                    "gunpoint_runs": runs,
+                    "gunpoint_accuracy_mean": float(np.mean(accuracies)),
+                    "gunpoint_accuracy_std": float(np.std(accuracies)),
+                    "fit_seconds_mean": float(np.mean([r["fit_seconds"] for r in runs])),
+                }
+            )
         results.append(row)
 
     report = {
@@ -116,7 +124,8 @@ def main():
     for row in results:
         accuracy = (
             f"{row['gunpoint_accuracy_mean']:.3f} ± {row['gunpoint_accuracy_std']:.3f}"
-            if "gunpoint_runs" in row else "-"
+            if "gunpoint_runs" in row
+            else "-"
         )
         fit = f"{row['fit_seconds_mean']:.0f}" if "gunpoint_runs" in row else "-"
         print(f"| {row['source']} | {row['input_length']} | {row['fwd_bwd_batch32_s']:.3f} | {accuracy} | {fit} |")

@@ -83,15 +83,20 @@ def run_one(variant, dataset, seed, max_epochs, data):
 def summary_table(path, variants, datasets):
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    lines = ["| variant | " + " | ".join(datasets) + " | fit s (mean) | queries (mean) |",
-             "|---|" + "---|" * (len(datasets) + 2)]
+    lines = [
+        "| variant | " + " | ".join(datasets) + " | fit s (mean) | queries (mean) |",
+        "|---|" + "---|" * (len(datasets) + 2),
+    ]
     for variant in variants:
         mine = [r for r in rows if r["variant"] == variant]
         cells = []
         for dataset in datasets:
             accuracies = np.array([float(r["accuracy"]) for r in mine if r["dataset"] == dataset])
-            cells.append(f"{accuracies.mean():.3f} ± {accuracies.std(ddof=1):.3f}" if len(accuracies) > 1
-                         else (f"{accuracies[0]:.3f}" if len(accuracies) else ""))
+            cells.append(
+                f"{accuracies.mean():.3f} ± {accuracies.std(ddof=1):.3f}"
+                if len(accuracies) > 1
+                else (f"{accuracies[0]:.3f}" if len(accuracies) else "")
+            )
         fit = np.mean([float(r["fit_seconds"]) for r in mine]) if mine else float("nan")
         queries = np.mean([float(r["n_queries"]) for r in mine]) if mine else float("nan")
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {fit:.1f} | {queries:,.0f} |")
@@ -117,8 +122,11 @@ def main():
                     continue
                 row = run_one(variant, dataset, seed, args.max_epochs, data[dataset])
                 append_row(out, row, COLUMNS)
-                print(f"{dataset} {variant} seed {seed}: accuracy {float(row['accuracy']):.4f}, "
-                      f"fit {row['fit_seconds']} s, {row['n_queries']} queries", flush=True)
+                print(
+                    f"{dataset} {variant} seed {seed}: accuracy {float(row['accuracy']):.4f}, "
+                    f"fit {row['fit_seconds']} s, {row['n_queries']} queries",
+                    flush=True,
+                )
     print(summary_table(out, variants, datasets))
 
 

@@ -63,8 +63,9 @@ def grad_free_source(n_outputs=6, input_length=64):
 def write_split(folder, name, split, labels, rows):
     """One ``<name>_<split>.tsv`` file in the UCR archive's layout (NaN for gaps)."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["\t".join([label, *("NaN" if np.isnan(v) else repr(float(v)) for v in row)])
-             for label, row in zip(labels, rows)]
+    lines = [
+        "\t".join([label, *("NaN" if np.isnan(v) else repr(float(v)) for v in row)]) for label, row in zip(labels, rows)
+    ]
     (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
 
 

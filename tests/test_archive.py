@@ -106,11 +106,11 @@ def test_resamples_follow_tsml_eval_and_keep_the_official_sizes(tmp_path):
         assert r.X_train.shape == data.X_train.shape and r.X_test.shape == data.X_test.shape
         assert sorted(r.y_train) == sorted(data.y_train)  # stratified: the official class counts
         pooled = np.concatenate([r.X_train, r.X_test])
-        np.testing.assert_array_equal(np.sort(pooled, axis=0), np.sort(np.concatenate([data.X_train, data.X_test]),
-                                                                       axis=0))
+        np.testing.assert_array_equal(
+            np.sort(pooled, axis=0), np.sort(np.concatenate([data.X_train, data.X_test]), axis=0)
+        )
     assert one.origin.endswith("stratified resample 1")
     resampling = pytest.importorskip("aeon.benchmarking.resampling")
-    expected = resampling.stratified_resample_data(data.X_train, data.y_train, data.X_test, data.y_test,
-                                                   random_state=2)
+    expected = resampling.stratified_resample_data(data.X_train, data.y_train, data.X_test, data.y_test, random_state=2)
     for ours, theirs in zip((two.X_train, two.y_train, two.X_test, two.y_test), expected):
         np.testing.assert_array_equal(ours, theirs)

@@ -14,10 +14,23 @@ def rows_for(scores, methods, resamples=2):
     for d, per_method in enumerate(scores):
         for method, accuracy in zip(methods, per_method):
             for r in range(resamples):  # resamples straddle the mean
-                rows.append({"dataset": f"D{d}", "method": method, "seed": "0",
-                             "accuracy": f"{accuracy + (0.01 if r else -0.01):.4f}", "key": f"D{d}|{method}|{r}",
-                             "n_train": "10", "n_test": "10", "n_timepoints": "20", "fit_seconds": "1",
-                             "predict_seconds": "1", "warmup_seconds": "0", "peak_rss_mb": "1", "config": "{}"})
+                rows.append(
+                    {
+                        "dataset": f"D{d}",
+                        "method": method,
+                        "seed": "0",
+                        "accuracy": f"{accuracy + (0.01 if r else -0.01):.4f}",
+                        "key": f"D{d}|{method}|{r}",
+                        "n_train": "10",
+                        "n_test": "10",
+                        "n_timepoints": "20",
+                        "fit_seconds": "1",
+                        "predict_seconds": "1",
+                        "warmup_seconds": "0",
+                        "peak_rss_mb": "1",
+                        "config": "{}",
+                    }
+                )
     return rows
 
 
@@ -38,20 +51,29 @@ def test_scores_are_means_over_runs_on_shared_datasets():
 
 
 def test_too_few_datasets_is_a_note(tmp_path):
-    lines = comparison_section(rows_for([[0.8, 0.6]] * 4, ["v2s", "1nn-dtw"]), ["v2s", "1nn-dtw"],
-                               [f"D{i}" for i in range(4)], tmp_path, {})
+    lines = comparison_section(
+        rows_for([[0.8, 0.6]] * 4, ["v2s", "1nn-dtw"]), ["v2s", "1nn-dtw"], [f"D{i}" for i in range(4)], tmp_path, {}
+    )
     assert any("needs at least 2 methods and 5 datasets" in line for line in lines)
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("aeon") is None,
-                    reason="pictures need matplotlib and aeon")
+@pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("aeon") is None,
+    reason="pictures need matplotlib and aeon",
+)
 def test_report_gains_a_cd_diagram_and_scatter_plots(tmp_path):
     rng = np.random.default_rng(0)
     methods = ["v2s", "minirocket", "1nn-dtw"]
     scores = rng.uniform(0.5, 1.0, size=(6, 3))
-    report = benchmark.write_report(rows_for(scores, methods), tmp_path / "report.md", seeds=1, methods=methods,
-                                    names=[f"D{i}" for i in range(6)], resamples=2).read_text()
+    report = benchmark.write_report(
+        rows_for(scores, methods),
+        tmp_path / "report.md",
+        seeds=1,
+        methods=methods,
+        names=[f"D{i}" for i in range(6)],
+        resamples=2,
+    ).read_text()
     assert "![critical difference](critical_difference.png)" in report
     assert (tmp_path / "critical_difference.png").stat().st_size > 1000
     for other in ("minirocket", "1nn-dtw"):
@@ -64,11 +86,11 @@ def test_report_gains_a_cd_diagram_and_scatter_plots(tmp_path):
 
 def test_pictures_are_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(bench_stats.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.setattr(
+        bench_stats.importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a)
+    )
     methods = ["v2s", "minirocket"]
-    lines = comparison_section(rows_for([[0.8, 0.6]] * 5, methods), methods, [f"D{i}" for i in range(5)],
-                               tmp_path, {})
+    lines = comparison_section(rows_for([[0.8, 0.6]] * 5, methods), methods, [f"D{i}" for i in range(5)], tmp_path, {})
     assert any("Pictures skipped: matplotlib not installed" in line for line in lines)
     assert any(line.startswith("| minirocket | 5 | 0 | 0 |") for line in lines)
     assert not list(tmp_path.iterdir())
@@ -78,9 +100,15 @@ def test_plain_scatter_without_seaborn(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     pytest.importorskip("aeon")
     real = importlib.util.find_spec
-    monkeypatch.setattr(bench_stats.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "seaborn" else real(name, *a))
+    monkeypatch.setattr(
+        bench_stats.importlib.util, "find_spec", lambda name, *a: None if name == "seaborn" else real(name, *a)
+    )
     methods = ["v2s", "minirocket"]
-    comparison_section(rows_for(np.random.default_rng(1).uniform(0.5, 1, (5, 2)), methods), methods,
-                       [f"D{i}" for i in range(5)], tmp_path, {})
+    comparison_section(
+        rows_for(np.random.default_rng(1).uniform(0.5, 1, (5, 2)), methods),
+        methods,
+        [f"D{i}" for i in range(5)],
+        tmp_path,
+        {},
+    )
     assert (tmp_path / "scatter_v2s_vs_minirocket.png").stat().st_size > 1000

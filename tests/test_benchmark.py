@@ -14,23 +14,46 @@ from .helpers import make_archive, read_csv, report_cells
 FAST_V2S = {"max_epochs": 1, "batch_size": 64}
 
 
-
-
 def test_report_mean_std_beside_published_numbers(tmp_path):
     def row(method, seed, accuracy):
-        return {"dataset": "ItalyPowerDemand", "method": method, "seed": seed, "accuracy": accuracy,
-                "n_train": "67", "n_test": "1029", "n_timepoints": "24", "fit_seconds": "1",
-                "predict_seconds": "1", "warmup_seconds": "0", "peak_rss_mb": "100", "config": "{}"}
+        return {
+            "dataset": "ItalyPowerDemand",
+            "method": method,
+            "seed": seed,
+            "accuracy": accuracy,
+            "n_train": "67",
+            "n_test": "1029",
+            "n_timepoints": "24",
+            "fit_seconds": "1",
+            "predict_seconds": "1",
+            "warmup_seconds": "0",
+            "peak_rss_mb": "100",
+            "config": "{}",
+        }
 
     rows = [row("v2s", "0", "0.90"), row("v2s", "1", "0.94"), row("1nn-dtw", "", "0.95")]
-    path = benchmark.write_report(rows, tmp_path / "r.md", seeds=2, methods=["v2s", "minirocket", "1nn-dtw"],
-                                  names=["ItalyPowerDemand", "Nowhere"])
+    path = benchmark.write_report(
+        rows,
+        tmp_path / "r.md",
+        seeds=2,
+        methods=["v2s", "minirocket", "1nn-dtw"],
+        names=["ItalyPowerDemand", "Nowhere"],
+    )
     report = path.read_text()
     # V2S: mean and sample std of 0.90, 0.94; MiniRocket not run; then paper V2S_a, V2S_u,
     # SOTA (percent in the table) and redux MiniROCKET, 1NN-DTW.
     assert report_cells(report, "ItalyPowerDemand") == [
-        "ItalyPowerDemand", "67/1029/24", "0.920 ± 0.028 (n=2)", "", "0.950",
-        "0.971", "0.963", "0.971", "0.963", "0.950"]
+        "ItalyPowerDemand",
+        "67/1029/24",
+        "0.920 ± 0.028 (n=2)",
+        "",
+        "0.950",
+        "0.971",
+        "0.963",
+        "0.971",
+        "0.963",
+        "0.950",
+    ]
     assert report_cells(report, "Nowhere") == ["Nowhere"] + [""] * 9
     assert "seeds 0, 1" in report
 
@@ -38,8 +61,15 @@ def test_report_mean_std_beside_published_numbers(tmp_path):
 def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
     make_archive(tmp_path)
     out = tmp_path / "out"
-    args = dict(methods=["1nn-euclidean", "v2s"], seeds=2, v2s_params=FAST_V2S, ucr_root=tmp_path,
-                download=False, quiet=True, log=lambda line: None)
+    args = dict(
+        methods=["1nn-euclidean", "v2s"],
+        seeds=2,
+        v2s_params=FAST_V2S,
+        ucr_root=tmp_path,
+        download=False,
+        quiet=True,
+        log=lambda line: None,
+    )
     real_unit, calls = benchmark._run_unit, []
 
     def interrupted_unit(*a, **k):
@@ -76,8 +106,28 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
 def test_a_results_file_from_before_round_2_resumes_with_an_empty_program_fraction(tmp_path):
     path = tmp_path / "results.csv"
     legacy = COLUMNS[:-1]
-    row = ["Coffee", "1nn-euclidean", "", "1.0", "1.0", "0", "0", "0", "1", "28", "28", "286", "2", "1", "x",
-           "{}", "Coffee|1nn-euclidean|-|abc", "0.1.0", "sklearn", "2026-01-01"]
+    row = [
+        "Coffee",
+        "1nn-euclidean",
+        "",
+        "1.0",
+        "1.0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "28",
+        "28",
+        "286",
+        "2",
+        "1",
+        "x",
+        "{}",
+        "Coffee|1nn-euclidean|-|abc",
+        "0.1.0",
+        "sklearn",
+        "2026-01-01",
+    ]
     path.write_text(",".join(legacy) + "\n" + ",".join(row) + "\n")
     (read,) = read_results(path)
     assert read["key"] == "Coffee|1nn-euclidean|-|abc" and read["program_fraction"] == ""
@@ -86,8 +136,16 @@ def test_a_results_file_from_before_round_2_resumes_with_an_empty_program_fracti
 
 def test_rows_record_the_share_of_the_waveform_the_program_acts_on(tmp_path):
     make_archive(tmp_path)
-    result = run_benchmark("Synth", tmp_path / "out", methods=["v2s", "1nn-euclidean"], v2s_params=FAST_V2S,
-                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    result = run_benchmark(
+        "Synth",
+        tmp_path / "out",
+        methods=["v2s", "1nn-euclidean"],
+        v2s_params=FAST_V2S,
+        ucr_root=tmp_path,
+        download=False,
+        quiet=True,
+        log=lambda line: None,
+    )
     fractions = {row["method"]: row["program_fraction"] for row in result.rows}
     assert fractions["1nn-euclidean"] == "" and 0.25 <= float(fractions["v2s"]) < 1
 
@@ -130,8 +188,16 @@ def test_bad_arguments_are_clear_errors(tmp_path):
 def test_parallel_workers_write_every_row(tmp_path):
     make_archive(tmp_path, "SynthA")
     make_archive(tmp_path, "SynthB", seed=1)
-    result = run_benchmark("SynthA,SynthB", tmp_path / "out", methods="1nn-euclidean", n_jobs=2,
-                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    result = run_benchmark(
+        "SynthA,SynthB",
+        tmp_path / "out",
+        methods="1nn-euclidean",
+        n_jobs=2,
+        ucr_root=tmp_path,
+        download=False,
+        quiet=True,
+        log=lambda line: None,
+    )
     rows = read_csv(result.csv_path)
     assert sorted(r["dataset"] for r in rows) == ["SynthA", "SynthB"]
     workers, threads = benchmark._threads(2)
@@ -142,8 +208,16 @@ def test_parallel_workers_write_every_row(tmp_path):
 def test_numba_baselines(tmp_path):
     """MiniRocket and 1-NN DTW (first use compiles numba code: 30-40 s)."""
     make_archive(tmp_path, n=30)
-    result = run_benchmark("Synth", tmp_path / "out", methods="minirocket,1nn-dtw", seeds=2,
-                           ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    result = run_benchmark(
+        "Synth",
+        tmp_path / "out",
+        methods="minirocket,1nn-dtw",
+        seeds=2,
+        ucr_root=tmp_path,
+        download=False,
+        quiet=True,
+        log=lambda line: None,
+    )
     rows = read_csv(result.csv_path)
     assert sorted((r["method"], r["seed"]) for r in rows) == [("1nn-dtw", ""), ("minirocket", "0"), ("minirocket", "1")]
     assert all(float(r["accuracy"]) >= 0.8 for r in rows)  # separable classes; chance is 1/3
@@ -154,15 +228,31 @@ def test_numba_baselines(tmp_path):
 
 def test_report_mean_row_covers_only_datasets_every_method_ran(tmp_path):
     def row(dataset, method, accuracy):
-        return {"dataset": dataset, "method": method, "seed": "0", "accuracy": accuracy,
-                "n_train": "1", "n_test": "1", "n_timepoints": "1", "fit_seconds": "1",
-                "predict_seconds": "1", "warmup_seconds": "0", "peak_rss_mb": "1", "config": "{}"}
+        return {
+            "dataset": dataset,
+            "method": method,
+            "seed": "0",
+            "accuracy": accuracy,
+            "n_train": "1",
+            "n_test": "1",
+            "n_timepoints": "1",
+            "fit_seconds": "1",
+            "predict_seconds": "1",
+            "warmup_seconds": "0",
+            "peak_rss_mb": "1",
+            "config": "{}",
+        }
 
-    rows = [row("A", "v2s", "0.8"), row("A", "minirocket", "1.0"),
-            row("B", "v2s", "0.6"), row("B", "minirocket", "0.9"),
-            row("C", "v2s", "0.1")]  # C has no MiniRocket row: left out of both means
-    report = benchmark.write_report(rows, tmp_path / "r.md", seeds=1, methods=["v2s", "minirocket"],
-                                    names=["A", "B", "C"]).read_text()
+    rows = [
+        row("A", "v2s", "0.8"),
+        row("A", "minirocket", "1.0"),
+        row("B", "v2s", "0.6"),
+        row("B", "minirocket", "0.9"),
+        row("C", "v2s", "0.1"),
+    ]  # C has no MiniRocket row: left out of both means
+    report = benchmark.write_report(
+        rows, tmp_path / "r.md", seeds=1, methods=["v2s", "minirocket"], names=["A", "B", "C"]
+    ).read_text()
     mean_line = next(line for line in report.splitlines() if line.startswith("| **mean**"))
     cells = [cell.strip() for cell in mean_line.strip("|").split("|")]
     assert cells[0] == "**mean** (2 datasets run by every method)"

@@ -65,8 +65,13 @@ def test_black_box_never_backpropagates_through_the_source_and_counts_queries(sm
 def test_black_box_works_with_fixed_and_refreshed_mappings(small_xy, mapping):
     X, y = small_xy
     clf = tiny_classifier(
-        source=grad_free_source(), training="black-box", mapping=mapping, outputs_per_class=2,
-        zo_queries=2, max_epochs=2, early_stopping=True,
+        source=grad_free_source(),
+        training="black-box",
+        mapping=mapping,
+        outputs_per_class=2,
+        zo_queries=2,
+        max_epochs=2,
+        early_stopping=True,
     ).fit(X, y)
     assert np.any(clf.program_ != 0)
     assert clf.history_[0]["val_accuracy"] is not None

@@ -48,12 +48,40 @@ def files(tmp_path):
 def test_run_on_files_saves_a_model_that_predict_round_trips(files, capsys):
     folder, X_test, y_test = files
     model = folder / "model.v2s"
-    assert main(["run", "--train", str(folder / "train.csv"), "--test", str(folder / "test.csv"),
-                 "--save", str(model), "--json", "--quiet", *FAST]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--train",
+                str(folder / "train.csv"),
+                "--test",
+                str(folder / "test.csv"),
+                "--save",
+                str(model),
+                "--json",
+                "--quiet",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["n_train"] == 12 and result["n_test"] == 8 and result["saved"] == str(model)
-    assert main(["predict", str(model), str(folder / "test.csv"), "--label-column", "label",
-                 "--out", str(folder / "p.csv"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(model),
+                str(folder / "test.csv"),
+                "--label-column",
+                "label",
+                "--out",
+                str(folder / "p.csv"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     written = pd.read_csv(folder / "p.csv")
     clf = V2SClassifier.load(model)
     expected = clf.predict_proba(pd.DataFrame(X_test, columns=[f"t{i}" for i in range(20)]))
@@ -132,16 +160,25 @@ def test_run_needs_exactly_one_data_source(files, capsys):
 
 # ------------------------------------------------ options reach the estimator
 def test_cli_passes_variant_options_to_the_estimator():
-    args = _parser().parse_args([
-        "bench", "--mapping", "blm++", "--blm-topk-ratio", "0.3", "--training", "black-box",
-        "--zo-queries", "5", "--query-budget", "1000",
-    ])
+    args = _parser().parse_args(
+        [
+            "bench",
+            "--mapping",
+            "blm++",
+            "--blm-topk-ratio",
+            "0.3",
+            "--training",
+            "black-box",
+            "--zo-queries",
+            "5",
+            "--query-budget",
+            "1000",
+        ]
+    )
     params = _bench_params(args)
     assert params["mapping"] == "blm++" and params["blm_topk_ratio"] == 0.3
     assert params["training"] == "black-box" and params["zo_queries"] == 5 and params["query_budget"] == 1000
-    args = _parser().parse_args(
-        ["run", "GunPoint", "--mapping", "ilm", "--finetune", "last", "--sample-specific-mask"]
-    )
+    args = _parser().parse_args(["run", "GunPoint", "--mapping", "ilm", "--finetune", "last", "--sample-specific-mask"])
     assert _run_params(args) == {"mapping": "ilm", "finetune": "last", "sample_specific_mask": True}
     V2SClassifier(**_run_params(args))  # every name is a parameter
 
@@ -185,7 +222,8 @@ def test_cli_run_prints_accuracy_as_json():
 def test_cli_unknown_dataset_is_one_clear_line():
     completed = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "run", "Beef", "--no-download", "--quiet"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: UCR dataset 'Beef' is not bundled")
@@ -205,15 +243,32 @@ def test_cli_run_without_weights_is_one_clear_line(empty_hub, monkeypatch, capsy
 def test_cli_bench_end_to_end_on_a_bundled_dataset(tmp_path):
     out = tmp_path / "out"
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "bench", "--datasets", "Coffee",
-         "--methods", "v2s,1nn-euclidean", "--seeds", "1", "--max-epochs", "1", "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path,  # not the repository: no cwd-relative files
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "bench",
+            "--datasets",
+            "Coffee",
+            "--methods",
+            "v2s,1nn-euclidean",
+            "--seeds",
+            "1",
+            "--max-epochs",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # not the repository: no cwd-relative files
     )  # standard error is not a terminal: one line per finished unit, no progress bar
     assert completed.returncode == 0, completed.stderr
     rows = read_csv(out / "results.csv")
     assert list(rows[0]) == COLUMNS
     assert [(r["dataset"], r["method"], r["seed"]) for r in rows] == [
-        ("Coffee", "v2s", "0"), ("Coffee", "1nn-euclidean", "")]
+        ("Coffee", "v2s", "0"),
+        ("Coffee", "1nn-euclidean", ""),
+    ]
     for row in rows:
         assert 0 <= float(row["accuracy"]) <= 1 and 0 <= float(row["balanced_accuracy"]) <= 1
         assert float(row["fit_seconds"]) >= 0 and float(row["peak_rss_mb"]) > 0
@@ -257,9 +312,25 @@ def test_cli_scheduler_needs_the_dask_backend(tmp_path, capsys):
 
 def test_cli_plan_runs_nothing(tmp_path):
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "bench", "--plan", "--datasets", "all", "--resamples", "30",
-         "--seeds", "1", "--n-jobs", "64", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "bench",
+            "--plan",
+            "--datasets",
+            "all",
+            "--resamples",
+            "30",
+            "--seeds",
+            "1",
+            "--n-jobs",
+            "64",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
     assert "128 datasets x seeds 1 x resamples 30: 15360 units" in completed.stdout
@@ -307,7 +378,14 @@ def test_cli_pretrain_synthetic_flag(monkeypatch, tmp_path, capsys):
 
 # ------------------------------------------------------------------ explain
 EXPLAIN_FIGURES = (
-    "program", "reprogrammed", "mel_spectrogram", "training_curves", "mapping", "saliency", "grad_cam", "tsne",
+    "program",
+    "reprogrammed",
+    "mel_spectrogram",
+    "training_curves",
+    "mapping",
+    "saliency",
+    "grad_cam",
+    "tsne",
 )
 
 
@@ -316,8 +394,18 @@ def test_cli_explain_writes_figures_and_summary(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "explain"
     code = main(
-        ["explain", "ItalyPowerDemand", "--out", str(out), "--max-epochs", "1",
-         "--max-series", "20", "--projections", "20"]
+        [
+            "explain",
+            "ItalyPowerDemand",
+            "--out",
+            str(out),
+            "--max-epochs",
+            "1",
+            "--max-series",
+            "20",
+            "--projections",
+            "20",
+        ]
     )
     assert code == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
@@ -332,9 +420,21 @@ def test_cli_explain_loads_a_saved_model(tmp_path):
     # A model for ItalyPowerDemand's series (length 24, labels "1" and "2"), fitted on noise.
     X = np.random.default_rng(0).normal(size=(12, 24))
     tiny_classifier(max_epochs=1).fit(X, np.array(["1", "2"] * 6)).save(tmp_path / "model.v2s")
-    args = ["explain", "ItalyPowerDemand", "--out", str(tmp_path / "out"),
-            "--model", str(tmp_path / "model.v2s"), "--max-series", "12", "--projections", "10",
-            "--format", "svg", "--quiet"]
+    args = [
+        "explain",
+        "ItalyPowerDemand",
+        "--out",
+        str(tmp_path / "out"),
+        "--model",
+        str(tmp_path / "model.v2s"),
+        "--max-series",
+        "12",
+        "--projections",
+        "10",
+        "--format",
+        "svg",
+        "--quiet",
+    ]
     assert main(args) == 0
     assert "crepe-tiny" in (tmp_path / "out" / "summary.md").read_text()
     svg = (tmp_path / "out" / "saliency.svg").read_text()
@@ -350,12 +450,28 @@ def test_cli_explain_reports_an_unknown_dataset(tmp_path, capsys):
 
 # ---------------------------------------------------------------- reproduce
 def test_cli_official_training_options_and_the_paper_preset():
-    args = _parser().parse_args([
-        "run", "GunPoint", "--mapping-reduction", "probabilities", "--program-init", "glorot",
-        "--program-l2", "0.05", "--lr-schedule", "inverse-time", "--lr-decay", "0.5",
-    ])
+    args = _parser().parse_args(
+        [
+            "run",
+            "GunPoint",
+            "--mapping-reduction",
+            "probabilities",
+            "--program-init",
+            "glorot",
+            "--program-l2",
+            "0.05",
+            "--lr-schedule",
+            "inverse-time",
+            "--lr-decay",
+            "0.5",
+        ]
+    )
     assert (args.mapping_reduction, args.program_init, args.program_l2, args.lr_decay) == (
-        "probabilities", "glorot", 0.05, 0.5)
+        "probabilities",
+        "glorot",
+        0.05,
+        0.5,
+    )
     assert "paper" in _parser().parse_args(["run", "GunPoint", "--preset", "paper"]).preset
 
 
@@ -363,8 +479,20 @@ def test_reproduce_command_on_a_generated_archive(tmp_path, capsys):
     # A Table 2 name labelled {-1, 1}: the official rule collapses it to one class.
     make_archive(tmp_path, "FordA", n=8, length=20, labels=("-1", "1"))
     out = tmp_path / "out"
-    argv = ["reproduce", "--datasets", "FordA,NotThere", "--ucr-root", str(tmp_path), "--seeds", "1",
-            "--max-epochs", "1", "--out", str(out), "--quiet"]
+    argv = [
+        "reproduce",
+        "--datasets",
+        "FordA,NotThere",
+        "--ucr-root",
+        str(tmp_path),
+        "--seeds",
+        "1",
+        "--max-epochs",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 0
     assert "2 new and 0 resumed" in capsys.readouterr().out
     with (out / "results.csv").open() as handle:

@@ -23,8 +23,7 @@ MARKER_ENV = "V2S_TEST_KILL_MARKER"
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
         yield local
 
 
@@ -36,8 +35,15 @@ def archive(tmp_path):
 
 
 def _args(archive, cluster=None, **extra):
-    args = dict(methods="1nn-euclidean", seeds=1, ucr_root=archive, download=False, quiet=True,
-                log=lambda line: None, resamples=2)
+    args = dict(
+        methods="1nn-euclidean",
+        seeds=1,
+        ucr_root=archive,
+        download=False,
+        quiet=True,
+        log=lambda line: None,
+        resamples=2,
+    )
     if cluster is not None:
         args.update(backend="dask", backend_params={"scheduler": cluster.scheduler_address})
     return {**args, **extra}
@@ -52,8 +58,11 @@ def test_dask_gives_the_rows_of_local_processes(archive, cluster, tmp_path):
     """V2S (1 epoch) and 1-NN ED, two resamples: same keys and accuracies on both engines."""
     args = _args(archive, methods="v2s,1nn-euclidean", v2s_params=FAST_V2S)
     local = run_benchmark("SynthA,SynthB", tmp_path / "local", n_jobs=2, **args)
-    on_dask = run_benchmark("SynthA,SynthB", tmp_path / "dask", **{
-        **args, "backend": "dask", "backend_params": {"scheduler": cluster.scheduler_address}})
+    on_dask = run_benchmark(
+        "SynthA,SynthB",
+        tmp_path / "dask",
+        **{**args, "backend": "dask", "backend_params": {"scheduler": cluster.scheduler_address}},
+    )
     assert on_dask.n_new == local.n_new == 8
     assert _accuracies(on_dask.rows) == _accuracies(local.rows)
     rows = read_csv(on_dask.csv_path)
@@ -74,8 +83,7 @@ def _killing_work(item, meta=None):
 def test_a_worker_killed_during_a_unit_loses_no_row(archive, tmp_path, monkeypatch):
     monkeypatch.setenv(MARKER_ENV, str(tmp_path / "killed-once"))  # before the workers start
     monkeypatch.setattr(benchmark, "_work", _killing_work)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
         result = run_benchmark("SynthA,SynthB", tmp_path / "out", **_args(archive, local))
     assert (tmp_path / "killed-once").exists()
     rows = read_csv(result.csv_path)

@@ -25,12 +25,24 @@ def write_results(path, units):
 def synthetic_rows():
     """1-NN DTW whose predict time is exactly 1e-6 * n_train * n_test * length."""
     rows = []
-    for i, (n_train, n_test, length) in enumerate([(20, 50, 100), (40, 30, 300), (100, 100, 60), (60, 200, 150),
-                                                   (30, 90, 500), (200, 400, 80)]):
-        rows.append({"dataset": f"D{i}", "method": "1nn-dtw", "seed": "", "accuracy": "0.5",
-                     "fit_seconds": "0.0", "predict_seconds": f"{1e-6 * n_train * n_test * length:.6f}",
-                     "n_train": n_train, "n_test": n_test, "n_timepoints": length, "n_classes": 2,
-                     "config": json.dumps({"method": "1nn-dtw"})})
+    for i, (n_train, n_test, length) in enumerate(
+        [(20, 50, 100), (40, 30, 300), (100, 100, 60), (60, 200, 150), (30, 90, 500), (200, 400, 80)]
+    ):
+        rows.append(
+            {
+                "dataset": f"D{i}",
+                "method": "1nn-dtw",
+                "seed": "",
+                "accuracy": "0.5",
+                "fit_seconds": "0.0",
+                "predict_seconds": f"{1e-6 * n_train * n_test * length:.6f}",
+                "n_train": n_train,
+                "n_test": n_test,
+                "n_timepoints": length,
+                "n_classes": 2,
+                "config": json.dumps({"method": "1nn-dtw"}),
+            }
+        )
     return rows
 
 
@@ -76,8 +88,12 @@ def test_longest_first_wall_time():
 
 def test_plan_counts_units_and_hours():
     shapes = {"A": {"n_train": 10, "n_test": 10, "n_timepoints": 10, "n_classes": 2}}
-    flat = CostModel({m: {"fit": [0.0] * (1 + len(f["fit"])), "predict": [0.0] * (1 + len(f["predict"]))}
-                      for m, f in cost_model.FEATURES.items()})  # every phase 1 s: a unit is 2 s
+    flat = CostModel(
+        {
+            m: {"fit": [0.0] * (1 + len(f["fit"])), "predict": [0.0] * (1 + len(f["predict"]))}
+            for m, f in cost_model.FEATURES.items()
+        }
+    )  # every phase 1 s: a unit is 2 s
     result = plan(["A", "Nowhere"], ["v2s", "1nn-dtw"], seeds=3, resamples=5, workers=4, shapes=shapes, model=flat)
     assert result["units"] == 3 * 5 + 5 and result["missing"] == ["Nowhere"]
     assert result["core_hours"]["1nn-dtw"] == pytest.approx(5 * 2 / 3600)

@@ -57,9 +57,7 @@ def test_fitted_attributes_describe_the_model(fitted, small_xy):
     assert fitted.best_epoch_ == len(fitted.history_) == fitted.max_epochs
     assert all(h["val_loss"] is None and h["val_accuracy"] is None for h in fitted.history_)
     assert [h["epoch"] for h in fitted.history_] == list(range(1, fitted.max_epochs + 1))
-    assert {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"} <= set(
-        fitted.history_[0]
-    )
+    assert {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"} <= set(fitted.history_[0])
 
 
 def test_same_random_state_same_model_and_different_seed_differs(small_xy, fitted):
@@ -164,8 +162,12 @@ def test_bad_tuning_values_are_refused_by_name(small_xy, params, match):
 
 def test_official_training_options_are_validated(small_xy):
     X, y = small_xy
-    for params in ({"program_init": "normal"}, {"program_l2": -1.0}, {"lr_decay": -0.1},
-                   {"mapping_reduction": "median"}):
+    for params in (
+        {"program_init": "normal"},
+        {"program_l2": -1.0},
+        {"lr_decay": -0.1},
+        {"mapping_reduction": "median"},
+    ):
         with pytest.raises(InvalidParameterError):
             tiny_classifier(**params).fit(X, y)
     with pytest.raises(ValueError, match="program_l2"):
@@ -257,7 +259,6 @@ def test_ctrl_c_during_refit_keeps_the_previous_model(small_xy, monkeypatch, int
     assert clf.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(clf.predict_proba(X), before)
 
-
     pipeline = make_pipeline(FunctionTransformer(lambda X: X * 2.0), tiny_classifier(max_epochs=1))
     search = GridSearchCV(pipeline, {"v2sclassifier__mapping": ["random", "linear"]}, cv=2)
     search.fit(X, y)
@@ -274,8 +275,9 @@ def test_inner_readout_trains_the_program_and_survives_save_and_pickle(small_xy,
     clf.save(tmp_path / "model.pt")
     loaded = type(clf).load(tmp_path / "model.pt")
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,7 @@ def test_figures_render_headless_with_labelled_axes(fitted, draw, tmp_path):
     data_axes = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
     # An axis sharing x with a labelled one (stacked panels) counts as labelled.
     assert all(
-        ax.get_ylabel() and any(o.get_xlabel() for o in ax.get_shared_x_axes().get_siblings(ax))
-        for ax in data_axes
+        ax.get_ylabel() and any(o.get_xlabel() for o in ax.get_shared_x_axes().get_siblings(ax)) for ax in data_axes
     )
     assert any(ax.get_title() for ax in data_axes) or figure._suptitle is not None
 

@@ -117,10 +117,21 @@ def test_paper_preset_is_the_official_configuration():
     assert "paper" in PRESETS
     assert {k: clf.get_params()[k] for k in PAPER_PARAMS} == PAPER_PARAMS
     expected = {
-        "source": "attrnn-synth", "mapping": "sequential", "outputs_per_class": 1,
-        "mapping_reduction": "probabilities", "segments": 1, "placement": "start", "resample": None,
-        "program_init": "glorot", "program_l2": 0.05, "program_dropout": 0.4, "learning_rate": 0.05,
-        "lr_schedule": "inverse-time", "lr_decay": 0.48, "batch_size": 32, "max_epochs": 100,
+        "source": "attrnn-synth",
+        "mapping": "sequential",
+        "outputs_per_class": 1,
+        "mapping_reduction": "probabilities",
+        "segments": 1,
+        "placement": "start",
+        "resample": None,
+        "program_init": "glorot",
+        "program_l2": 0.05,
+        "program_dropout": 0.4,
+        "learning_rate": 0.05,
+        "lr_schedule": "inverse-time",
+        "lr_decay": 0.48,
+        "batch_size": 32,
+        "max_epochs": 100,
         "early_stopping": False,
     }
     assert {k: clf.get_params()[k] for k in expected} == expected

@@ -193,10 +193,10 @@ def test_amplitude_scales_the_series_in_fit_and_predict(small_xy, one_torch_thre
 
 @pytest.mark.parametrize("resample", ["fit", "auto"])
 @pytest.mark.parametrize("n_timepoints, segments, n_channels", [(24, 1, 1), (1460, 1, 1), (2000, 3, 2), (5000, 1, 1)])
-def test_a_resampled_series_always_leaves_the_program_half_of_the_waveform(resample, n_timepoints, segments,
-                                                                            n_channels):
-    length = series_length_in_waveform(n_timepoints, 1024, segments=segments, n_channels=n_channels,
-                                       resample=resample)
+def test_a_resampled_series_always_leaves_the_program_half_of_the_waveform(
+    resample, n_timepoints, segments, n_channels
+):
+    length = series_length_in_waveform(n_timepoints, 1024, segments=segments, n_channels=n_channels, resample=resample)
     program = InputProgram(1024, length, segments=segments, n_channels=n_channels)
     assert program.mask.mean() >= 0.5
 

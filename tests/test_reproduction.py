@@ -40,8 +40,15 @@ def test_labels_from_zero_are_left_alone_and_text_labels_are_not_audited():
 # ------------------------------------------------------------------ protocols
 def test_last_epoch_of_the_test_curve_is_the_estimators_fit(small_xy):
     X, y = small_xy
-    params = {"max_epochs": 3, "early_stopping": False, "program_init": "glorot", "program_l2": 0.05,
-              "lr_schedule": "inverse-time", "mapping": "sequential", "mapping_reduction": "probabilities"}
+    params = {
+        "max_epochs": 3,
+        "early_stopping": False,
+        "program_init": "glorot",
+        "program_l2": 0.05,
+        "lr_schedule": "inverse-time",
+        "mapping": "sequential",
+        "mapping_reduction": "probabilities",
+    }
     X_train, y_train, X_test, y_test = X[::2], y[::2], X[1::2], y[1::2]
     curve = fit_with_test_curve(tiny_classifier(**params), X_train, y_train, X_test, y_test)
     honest = tiny_classifier(**params).fit(X_train, y_train).score(X_test, y_test)

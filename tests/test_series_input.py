@@ -31,7 +31,9 @@ def _with(value):
         ),
         pytest.param(np.full((12, 20), "a"), random_xy()[1], "numbers only", id="strings"),
         pytest.param(
-            pd.DataFrame(random_xy()[0]).add_prefix("t").assign(note="x"), random_xy()[1], "select_dtypes",
+            pd.DataFrame(random_xy()[0]).add_prefix("t").assign(note="x"),
+            random_xy()[1],
+            "select_dtypes",
             id="object-column",
         ),
     ],

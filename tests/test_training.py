@@ -63,8 +63,15 @@ def test_train_model_keeps_the_best_validation_epoch_and_stops_after_patience():
     train, validation = (placed[:30], targets[:30]), (placed[30:], targets[30:])
     calibrate_mapping(model, train[0], 8)
     history, best_epoch = train_model(
-        model, train, validation, learning_rate=0.05, weight_decay=0.0, batch_size=8, max_epochs=40,
-        n_iter_no_change=3, generator=torch.Generator().manual_seed(0),
+        model,
+        train,
+        validation,
+        learning_rate=0.05,
+        weight_decay=0.0,
+        batch_size=8,
+        max_epochs=40,
+        n_iter_no_change=3,
+        generator=torch.Generator().manual_seed(0),
     )
     assert len(history) < 40  # noise labels: validation stops improving, training stops early
     assert_best_epoch_kept(history, best_epoch, n_iter_no_change=3, max_epochs=40)
@@ -318,8 +325,9 @@ def test_training_loss_includes_the_l2_term_and_its_gradient():
 def test_glorot_init_and_l2_change_what_is_learned(small_xy):
     X, y = small_xy
     base = tiny_classifier(max_epochs=2, mapping="sequential", mapping_reduction="probabilities").fit(X, y)
-    glorot = tiny_classifier(max_epochs=2, mapping="sequential", mapping_reduction="probabilities",
-                             program_init="glorot", program_l2=0.05).fit(X, y)
+    glorot = tiny_classifier(
+        max_epochs=2, mapping="sequential", mapping_reduction="probabilities", program_init="glorot", program_l2=0.05
+    ).fit(X, y)
     assert not np.allclose(base.program_, glorot.program_)
 
 
@@ -350,8 +358,17 @@ def assert_same(actual, expected, tolerance=TOLERANCE):
     torch.testing.assert_close(actual, expected, rtol=tolerance, atol=tolerance * scale)
 
 
-def make_model(input_length=1024, hop_length=None, pooling="mean", segments=1, placement="start",
-               series_length=50, dropout=0.0, n_classes=3, seed=0):
+def make_model(
+    input_length=1024,
+    hop_length=None,
+    pooling="mean",
+    segments=1,
+    placement="start",
+    series_length=50,
+    dropout=0.0,
+    n_classes=3,
+    seed=0,
+):
     """A CREPE-tiny model with a random program and linear head."""
     torch.manual_seed(seed)
     source = CrepeSource("tiny", input_length, hop_length, pooling)
@@ -490,9 +507,7 @@ def test_the_model_runs_plain_where_the_split_would_be_wrong_or_useless():
     model.source.convs[0].weight.requires_grad_(False)
     model.source.classifier.weight.requires_grad_(True)  # finetune="last" keeps it
     assert model.amortises()
-    masked = ReprogrammedModel(
-        InputProgram(1024, 50, sample_specific_mask=True), model.source, model.mapping
-    )
+    masked = ReprogrammedModel(InputProgram(1024, 50, sample_specific_mask=True), model.source, model.mapping)
     assert not masked.amortises()
 
 
@@ -518,8 +533,16 @@ def train_both_ways(layout, placed, targets, validation=None, **options):
         trained.amortise = amortise
         torch.manual_seed(3)  # program dropout
         history, _ = train_model(
-            trained, (placed, targets), validation, learning_rate=0.01, weight_decay=1e-4, batch_size=4,
-            max_epochs=3, n_iter_no_change=10, generator=torch.Generator().manual_seed(0), **options,
+            trained,
+            (placed, targets),
+            validation,
+            learning_rate=0.01,
+            weight_decay=1e-4,
+            batch_size=4,
+            max_epochs=3,
+            n_iter_no_change=10,
+            generator=torch.Generator().manual_seed(0),
+            **options,
         )
         results.append((trained, history))
     return results
@@ -529,8 +552,9 @@ def test_a_short_fit_learns_the_same_program_on_both_paths(monkeypatch):
     layout = (3000, 512, "concat", 3, "centre")
     caches = []
     real = ReprogrammedModel.series_cache
-    monkeypatch.setattr(ReprogrammedModel, "series_cache",
-                        lambda self, *a, **k: caches.append(real(self, *a, **k)) or caches[-1])
+    monkeypatch.setattr(
+        ReprogrammedModel, "series_cache", lambda self, *a, **k: caches.append(real(self, *a, **k)) or caches[-1]
+    )
     model = make_model(*layout, dropout=0.2).double()
     placed, targets = random_batch(model, n_series=16)
     placed = placed.double()
@@ -555,10 +579,17 @@ def test_the_estimator_fits_on_the_amortised_path_and_lands_close_to_the_plain_o
     X, y = small_xy
     caches = []
     real = ReprogrammedModel.series_cache
-    monkeypatch.setattr(ReprogrammedModel, "series_cache",
-                        lambda self, *a, **k: caches.append(real(self, *a, **k)) or caches[-1])
-    params = {"random_state": 0, "batch_size": 8, "max_epochs": 3, "early_stopping": True,
-              "validation_fraction": 0.25, "mapping": "blm"}
+    monkeypatch.setattr(
+        ReprogrammedModel, "series_cache", lambda self, *a, **k: caches.append(real(self, *a, **k)) or caches[-1]
+    )
+    params = {
+        "random_state": 0,
+        "batch_size": 8,
+        "max_epochs": 3,
+        "early_stopping": True,
+        "validation_fraction": 0.25,
+        "mapping": "blm",
+    }
     amortised = V2SClassifier(**params).fit(X, y)
     assert len(caches) == 2 and all(cache.stored is not None for cache in caches)
     monkeypatch.setattr(ReprogrammedModel, "amortise", False)

@@ -321,6 +321,10 @@ def resample_split(dataset, resample):
         test.append(indices[count:])
     train, test = np.concatenate(train), np.concatenate(test)
     return UCRDataset(
-        dataset.name, X[train], labels[train], X[test], labels[test],
+        dataset.name,
+        X[train],
+        labels[train],
+        X[test],
+        labels[test],
         f"{dataset.origin}; stratified resample {resample}",
     )

@@ -120,8 +120,10 @@ def comparison_section(rows, methods, names, folder, labels):
             lines.append(f"| {names_shown[j]} | {w} | {d} | {lo} | {'n/a' if np.isnan(p) else f'{p:.3g}'} |")
     missing = [pkg for pkg in ("matplotlib", "aeon") if importlib.util.find_spec(pkg) is None]
     if missing:
-        return lines + ["", f"Pictures skipped: {' and '.join(missing)} not installed "
-                            "(pip install 'voice2series[plots,bench]')."]
+        return lines + [
+            "",
+            f"Pictures skipped: {' and '.join(missing)} not installed (pip install 'voice2series[plots,bench]').",
+        ]
     lines += ["", *_pictures(scores, methods, names_shown, first, folder)]
     return lines
 
@@ -140,9 +142,13 @@ def _pictures(scores, methods, names_shown, first, folder):
         fig, _ = plot_critical_difference(scores, names_shown, test="wilcoxon", correction="holm", alpha=0.1)
         fig.savefig(folder / "critical_difference.png", bbox_inches="tight", dpi=120)
         plt.close(fig)
-        lines += ["Critical-difference diagram (average rank over datasets, lower is better; a bar joins "
-                  "methods whose Wilcoxon signed-rank tests, Holm-corrected at alpha 0.1, find no difference):",
-                  "", "![critical difference](critical_difference.png)", ""]
+        lines += [
+            "Critical-difference diagram (average rank over datasets, lower is better; a bar joins "
+            "methods whose Wilcoxon signed-rank tests, Holm-corrected at alpha 0.1, find no difference):",
+            "",
+            "![critical difference](critical_difference.png)",
+            "",
+        ]
     for j, method in enumerate(methods):
         if j == first:
             continue
@@ -155,8 +161,11 @@ def _pictures(scores, methods, names_shown, first, folder):
         plt.close(fig)
         lines.append(f"- [{names_shown[first]} against {names_shown[j]}]({filename})")
     if importlib.util.find_spec("seaborn") is not None:
-        lines += ["", f"The p-values printed in the scatter plots (aeon's) are one-sided, testing whether "
-                      f"{names_shown[first]} (x axis) is more accurate; the table's are two-sided."]
+        lines += [
+            "",
+            f"The p-values printed in the scatter plots (aeon's) are one-sided, testing whether "
+            f"{names_shown[first]} (x axis) is more accurate; the table's are two-sided.",
+        ]
     return lines
 
 
@@ -168,6 +177,11 @@ def _plain_scatter(a, b, name_a, name_b):
     low = min(float(np.min(a)), float(np.min(b)), 1.0) - 0.02
     ax.plot([low, 1.0], [low, 1.0], color="grey", lw=1)
     ax.scatter(b, a, s=25)
-    ax.set(xlim=(low, 1.0), ylim=(low, 1.0), xlabel=f"{name_b} accuracy", ylabel=f"{name_a} accuracy",
-           title=f"{name_a} against {name_b} (above the diagonal: {name_a} better)")
+    ax.set(
+        xlim=(low, 1.0),
+        ylim=(low, 1.0),
+        xlabel=f"{name_b} accuracy",
+        ylabel=f"{name_a} accuracy",
+        title=f"{name_a} against {name_b} (above the diagonal: {name_a} better)",
+    )
     return fig

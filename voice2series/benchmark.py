@@ -61,10 +61,27 @@ METHOD_LABELS = {
     "1nn-dtw": "1-NN DTW",
 }
 COLUMNS = [
-    "dataset", "method", "seed", "accuracy", "balanced_accuracy", "fit_seconds",
-    "predict_seconds", "warmup_seconds", "peak_rss_mb", "n_train", "n_test",
-    "n_timepoints", "n_classes", "threads", "data_origin", "config", "key",
-    "voice2series_version", "backend", "finished_at", "program_fraction",
+    "dataset",
+    "method",
+    "seed",
+    "accuracy",
+    "balanced_accuracy",
+    "fit_seconds",
+    "predict_seconds",
+    "warmup_seconds",
+    "peak_rss_mb",
+    "n_train",
+    "n_test",
+    "n_timepoints",
+    "n_classes",
+    "threads",
+    "data_origin",
+    "config",
+    "key",
+    "voice2series_version",
+    "backend",
+    "finished_at",
+    "program_fraction",
 ]
 # Results files written before round 2 lack the last column; their rows are
 # read with it empty, so a new run can resume (and extend) them.
@@ -500,8 +517,9 @@ def run_benchmark(
     new = _execute(pending, data, csv_path, n_jobs, quiet, log, backend, backend_params)
     done.update({row["key"]: row for row in new})
     rows = [done[key] for _, key, _ in wanted]
-    report_path = write_report(rows, out / "report.md", seeds=int(seeds), methods=methods, names=list(data),
-                               resamples=int(resamples))
+    report_path = write_report(
+        rows, out / "report.md", seeds=int(seeds), methods=methods, names=list(data), resamples=int(resamples)
+    )
     return BenchmarkResult(csv_path, report_path, rows, len(new), n_resumed)
 
 
@@ -563,8 +581,10 @@ def _longest_first(pending, data):
 
 def _shape(dataset):
     return {
-        "n_train": len(dataset.y_train), "n_test": len(dataset.y_test),
-        "n_timepoints": dataset.X_train.shape[1], "n_classes": len(set(dataset.y_train)),
+        "n_train": len(dataset.y_train),
+        "n_test": len(dataset.y_test),
+        "n_timepoints": dataset.X_train.shape[1],
+        "n_classes": len(set(dataset.y_train)),
     }
 
 
@@ -661,14 +681,25 @@ def write_report(rows, path, seeds, methods, names, resamples=1):
     by = {}
     for row in rows:
         by.setdefault((row["dataset"], row["method"]), []).append(row)
-    header = ["dataset", "train/test/length", *(METHOD_LABELS[m] for m in methods),
-              "paper V2S_a", "paper V2S_u", "paper SOTA", "redux MiniROCKET", "redux 1NN-DTW"]
+    header = [
+        "dataset",
+        "train/test/length",
+        *(METHOD_LABELS[m] for m in methods),
+        "paper V2S_a",
+        "paper V2S_u",
+        "paper SOTA",
+        "redux MiniROCKET",
+        "redux 1NN-DTW",
+    ]
     if resamples > 1:
         header += ["redux MiniROCKET 30 res.", "redux 1NN-DTW 30 res."]
-    splits = ("official UCR train/test splits" if resamples == 1 else
-              f"{resamples} resamples per dataset: resample 0 is the official UCR train/test split, resample "
-              f"i > 0 a stratified shuffle of train+test with the official sizes seeded by i (tsml-eval's "
-              f"convention), the same for every method")
+    splits = (
+        "official UCR train/test splits"
+        if resamples == 1
+        else f"{resamples} resamples per dataset: resample 0 is the official UCR train/test split, resample "
+        f"i > 0 a stratified shuffle of train+test with the official sizes seeded by i (tsml-eval's "
+        f"convention), the same for every method"
+    )
     lines = [
         "# voice2series benchmark",
         "",
@@ -694,18 +725,28 @@ def write_report(rows, path, seeds, methods, names, resamples=1):
         sample = next((r for m in methods for r in by.get((name, m), [])), None)
         shape = f"{sample['n_train']}/{sample['n_test']}/{sample['n_timepoints']}" if sample else ""
         cells = [_summary([float(r["accuracy"]) for r in by.get((name, m), [])]) for m in methods]
-        published = [_percent(paper, name, "v2s_a"), _percent(paper, name, "v2s_u"),
-                     _percent(paper, name, "sota_reported"),
-                     _fraction(redux, name, "MiniROCKET_official_split"),
-                     _fraction(redux, name, "1NN-DTW_official_split")]
+        published = [
+            _percent(paper, name, "v2s_a"),
+            _percent(paper, name, "v2s_u"),
+            _percent(paper, name, "sota_reported"),
+            _fraction(redux, name, "MiniROCKET_official_split"),
+            _fraction(redux, name, "1NN-DTW_official_split"),
+        ]
         if resamples > 1:
-            published += [_fraction(redux, name, "MiniROCKET_mean_30_resamples"),
-                           _fraction(redux, name, "1NN-DTW_mean_30_resamples")]
+            published += [
+                _fraction(redux, name, "MiniROCKET_mean_30_resamples"),
+                _fraction(redux, name, "1NN-DTW_mean_30_resamples"),
+            ]
         lines.append("| " + " | ".join([name, shape, *cells, *published]) + " |")
     lines.append(_mean_row(by, names, methods, len(header) - 2 - len(methods)))
-    lines += ["", "Mean seconds per fit (predict) on this machine; first-use numba compilation "
-              "is excluded and listed separately:", "",
-              "| method | fit s | predict s | numba warm-up s | peak RSS MB |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Mean seconds per fit (predict) on this machine; first-use numba compilation "
+        "is excluded and listed separately:",
+        "",
+        "| method | fit s | predict s | numba warm-up s | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
     for method in methods:
         mine = [r for r in rows if r["method"] == method]
         if mine:
@@ -730,11 +771,14 @@ def _mean_row(by, names, methods, n_published=5):
     """Mean over datasets of each method's mean accuracy, on the datasets every method has."""
     shared = [n for n in names if all(by.get((n, m)) for m in methods)]
     means = [
-        f"**{np.mean([np.mean([float(r['accuracy']) for r in by[(n, m)]]) for n in shared]):.3f}**"
-        if shared else "" for m in methods
+        f"**{np.mean([np.mean([float(r['accuracy']) for r in by[(n, m)]]) for n in shared]):.3f}**" if shared else ""
+        for m in methods
     ]
-    return "| " + " | ".join([f"**mean** ({len(shared)} datasets run by every method)", "", *means,
-                              *[""] * n_published]) + " |"
+    return (
+        "| "
+        + " | ".join([f"**mean** ({len(shared)} datasets run by every method)", "", *means, *[""] * n_published])
+        + " |"
+    )
 
 
 def _percent(table, name, column):

@@ -62,8 +62,7 @@ class QueryCounter:
         n_series = len(args[0])
         if self.budget is not None and self.count + n_series > self.budget:
             raise QueryBudgetExhausted(
-                f"query_budget={self.budget} reached ({self.count} queries used; the next call "
-                f"needs {n_series})."
+                f"query_budget={self.budget} reached ({self.count} queries used; the next call needs {n_series})."
             )
         self.count += n_series
 
@@ -174,7 +173,7 @@ def _zo_step(model, optimizer, placed, targets, generator, n_directions, smoothi
         steps[:, active] = smoothing * directions
         perturbed = (waveforms[None] + steps[:, None, :]).reshape(-1, program.input_length)
         scores = model.source(torch.cat([waveforms, perturbed]))
-    base_scores, perturbed_scores = scores[: len(placed)], scores[len(placed):]
+    base_scores, perturbed_scores = scores[: len(placed)], scores[len(placed) :]
     # The mapping is ours: a learnable head gets its exact gradient.
     logits = model.mapping(base_scores)
     loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)

@@ -150,7 +150,9 @@ def _parser():
         "split once. Early stopping, when on, uses a validation split of the training data.",
     )
     run_parser.add_argument(
-        "dataset", nargs="?", default=None,
+        "dataset",
+        nargs="?",
+        default=None,
         help=f"a UCR dataset name (bundled: {', '.join(bundled_datasets(False))}); or use --train",
     )
     files = run_parser.add_argument_group("your own data (.csv, .tsv, .ts, .parquet; see README 'Your own data')")
@@ -177,7 +179,8 @@ def _parser():
     predict_parser.add_argument("series", help="file of series (.csv, .tsv, .ts, .parquet)")
     predict_parser.add_argument("--out", default=None, help="CSV to write (default: print to standard output)")
     predict_parser.add_argument(
-        "--label-column", default=None,
+        "--label-column",
+        default=None,
         help="a column of true labels to leave out of the series and score against (.tsv files always have one)",
     )
     _add_quiet(predict_parser)
@@ -191,11 +194,13 @@ def _parser():
         "--synthetic, train the offline stand-in on keywords synthesised by espeak-ng instead.",
     )
     pretrain_parser.add_argument(
-        "--root", default=None,
+        "--root",
+        default=None,
         help="Speech Commands folder (keyword sub-folders of .wav clips), or where to download it",
     )
     pretrain_parser.add_argument(
-        "--synthetic", action="store_true",
+        "--synthetic",
+        action="store_true",
         help="instead of --root, train on keywords synthesised by espeak-ng (the 'attrnn-synth' "
         "stand-in's recipe; needs apt-get install espeak-ng)",
     )
@@ -226,7 +231,8 @@ def _add_reproduce_parser(commands):
         "(docs/reproduction.md).",
     )
     reproduce.add_argument(
-        "--datasets", default="paper",
+        "--datasets",
+        default="paper",
         help="comma-separated names, or 'paper' (the 30 of Table 2; the unreachable ones are listed)",
     )
     reproduce.add_argument("--configs", default="paper,default", help="comma-separated: paper, default")
@@ -237,7 +243,9 @@ def _add_reproduce_parser(commands):
     )
     reproduce.add_argument("--download", action="store_true", help="download datasets not found locally")
     reproduce.add_argument(
-        "--max-epochs", type=int, default=None,
+        "--max-epochs",
+        type=int,
+        default=None,
         help="override the presets' epochs (a deviation, stated in the report; for smoke tests)",
     )
     reproduce.add_argument(
@@ -259,7 +267,8 @@ def _add_bench_parser(commands):
         "(UCRArchive_2018/<Name>/<Name>_TRAIN.tsv), then a download through aeon.",
     )
     bench.add_argument(
-        "--datasets", default="offline",
+        "--datasets",
+        default="offline",
         help="comma-separated names and groups: offline (bundled in packages), paper (the 30 of "
         "the V2S paper's Table 2), all (the 128 univariate UCR datasets)",
     )
@@ -268,22 +277,28 @@ def _add_bench_parser(commands):
     bench.add_argument("--out", default="bench-results", help="output folder (results.csv, report.md)")
     bench.add_argument("--n-jobs", type=int, default=1, help="parallel work units (-1: one per core)")
     bench.add_argument(
-        "--resamples", type=int, default=1,
+        "--resamples",
+        type=int,
+        default=1,
         help="resamples 0..N-1 per dataset: 0 is the official split, i > 0 a stratified shuffle seeded by i",
     )
     _add_quiet(bench)
     engine = bench.add_argument_group("where the units run (docs/cluster.md)")
     engine.add_argument(
-        "--backend", choices=["loky", "dask"], default="loky",
+        "--backend",
+        choices=["loky", "dask"],
+        default="loky",
         help="loky: --n-jobs local processes; dask: a Dask cluster (pip install 'voice2series[cluster]')",
     )
     engine.add_argument(
-        "--scheduler", default=None,
+        "--scheduler",
+        default=None,
         help="Dask scheduler address, e.g. tcp://HOST:8786 (default with --backend dask: a local "
         "cluster of --n-jobs worker processes)",
     )
     engine.add_argument(
-        "--plan", action="store_true",
+        "--plan",
+        action="store_true",
         help="print the projected core-hours per method and the wall time on --n-jobs workers; run nothing",
     )
     data = bench.add_argument_group("data")
@@ -293,7 +308,9 @@ def _add_bench_parser(commands):
     data.add_argument("--skip-missing", action="store_true", help="skip unavailable datasets instead of stopping")
     model = bench.add_argument_group(_ESTIMATOR_GROUP)
     model.add_argument(
-        "--ensemble", type=int, default=1,
+        "--ensemble",
+        type=int,
+        default=1,
         help="soft-voting ensemble of N V2S models that differ in their seed (make_ensemble)",
     )
     model.add_argument("--preset", choices=sorted(PRESETS), default=None, help=_PRESET_HELP)
@@ -320,9 +337,7 @@ def _add_explain_parser(commands):
     explain_parser.add_argument("--model", default=None, help="a saved model instead of fitting")
     explain_parser.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     explain_parser.add_argument("--max-epochs", type=int, default=None)
-    explain_parser.add_argument(
-        "--max-series", type=int, default=200, help="test series explained (default: 200)"
-    )
+    explain_parser.add_argument("--max-series", type=int, default=200, help="test series explained (default: 200)")
     explain_parser.add_argument(
         "--projections", type=int, default=1000, help="sliced Wasserstein projections (default: 1000)"
     )
@@ -332,7 +347,8 @@ def _add_explain_parser(commands):
 
 def _add_quiet(parser):
     parser.add_argument(
-        "--quiet", action="store_true",
+        "--quiet",
+        action="store_true",
         help="no progress output (default: a progress bar on a terminal, one line per stage otherwise)",
     )
 
@@ -367,9 +383,7 @@ def _explain(args):
         clf.fit(*load_ucr(args.dataset, "train"))
     X_test, y_test = load_ucr(args.dataset, "test")
     _stage(args, f"explaining up to {args.max_series} test series: figures, saliency, t-SNE, Theorem 1")
-    return explain_report(
-        clf, X_test, y_test, args.out, args.max_series, args.projections, args.seed, args.format
-    )
+    return explain_report(clf, X_test, y_test, args.out, args.max_series, args.projections, args.seed, args.format)
 
 
 def _run_params(args):
@@ -398,15 +412,25 @@ def _run(args):
     name, X_train, y_train, X_test, y_test = _run_data(args)
     _stage(args, f"fitting V2S on {len(y_train)} training series of {name}")
     result = run(
-        X_train, y_train, X_test, y_test, seed=args.seed, preset=args.preset, save=args.save, name=name,
-        verbose=_progress(args) == "bar", **_run_params(args),
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        seed=args.seed,
+        preset=args.preset,
+        save=args.save,
+        name=name,
+        verbose=_progress(args) == "bar",
+        **_run_params(args),
     )
     _stage(args, f"fitted in {result['fit_seconds']:.1f} s" + (f"; saved {result['saved']}" if result["saved"] else ""))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    scored = "no test split" if result["accuracy"] is None else (
-        f"test accuracy {result['accuracy']:.4f} ({result['n_test']} test series)"
+    scored = (
+        "no test split"
+        if result["accuracy"] is None
+        else (f"test accuracy {result['accuracy']:.4f} ({result['n_test']} test series)")
     )
     print(
         f"{result['dataset']}: {scored}, fit {result['fit_seconds']:.1f} s, "
@@ -457,8 +481,9 @@ def _bench_plan(args):
     names = expand_datasets(args.datasets)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     params = _bench_params(args)
-    result = plan(names, methods, seeds=args.seeds, resamples=args.resamples, v2s_params=params,
-                  workers=max(1, args.n_jobs))
+    result = plan(
+        names, methods, seeds=args.seeds, resamples=args.resamples, v2s_params=params, workers=max(1, args.n_jobs)
+    )
     print("\n".join(format_plan(result, len(names), args.seeds, args.resamples)))
     return 0
 
@@ -491,8 +516,10 @@ def _bench_run(args):
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
-              file=sys.stderr)
+        print(
+            f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
+            file=sys.stderr,
+        )
         return 130
     print(f"{result.n_new} new and {result.n_resumed} resumed rows in {result.csv_path}; report: {result.report_path}")
     return 0
@@ -511,33 +538,46 @@ def _reproduce(args):
     params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
     try:
         result = run_reproduction(
-            datasets, args.out, seeds=args.seeds, configs=[c.strip() for c in args.configs.split(",")],
-            ucr_root=args.ucr_root, download=args.download, params=params, log=_bench_log(args),
+            datasets,
+            args.out,
+            seeds=args.seeds,
+            configs=[c.strip() for c in args.configs.split(",")],
+            ucr_root=args.ucr_root,
+            download=args.download,
+            params=params,
+            log=_bench_log(args),
             fit=not args.report_only,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
-              file=sys.stderr)
+        print(
+            f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
+            file=sys.stderr,
+        )
         return 130
-    print(f"{result['n_new']} new and {result['n_resumed']} resumed rows in {result['csv']}; "
-          f"report: {result['report']}")
+    print(
+        f"{result['n_new']} new and {result['n_resumed']} resumed rows in {result['csv']}; report: {result['report']}"
+    )
     return 0
 
 
 def _pretrain(args):
     try:
         result = pretrain(
-            args.root, synthetic=args.synthetic, download=args.download, output=args.output,
-            epochs=args.epochs, batch_size=args.batch_size, random_state=args.seed,
+            args.root,
+            synthetic=args.synthetic,
+            download=args.download,
+            output=args.output,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            random_state=args.seed,
         )
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    use = (f"AttRNNSource(checkpoint={result['checkpoint']!r})" if args.synthetic
-           else "source='attrnn'")
+    use = f"AttRNNSource(checkpoint={result['checkpoint']!r})" if args.synthetic else "source='attrnn'"
     print(
         f"saved {result['checkpoint']} ({len(result['classes'])} keywords, best validation "
         f"accuracy {result['best_val_accuracy']:.4f}); use it with {use}"
@@ -568,8 +608,10 @@ def main(argv=None):
             return 2
         print(f"wrote {len(report['figures'])} figures and {report['summary']} to {args.out}")
         distances = report["theorem1"]
-        print(f"sliced Wasserstein to reference tones: {distances['before']:.4f} (series alone), "
-              f"{distances['after']:.4f} (reprogrammed)")
+        print(
+            f"sliced Wasserstein to reference tones: {distances['before']:.4f} (series alone), "
+            f"{distances['after']:.4f} (reprogrammed)"
+        )
         return 0
     handler = _run if args.command == "run" else _predict
     try:

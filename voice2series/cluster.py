@@ -99,9 +99,7 @@ def _parallelize_dask(fun, items, meta, params):
     try:
         # pure=False: two equal items are two runs (never merged by dask's hashing);
         # priority keeps the caller's order (longest first) when workers are scarce.
-        futures = [
-            client.submit(fun, item, meta, pure=False, priority=-i) for i, item in enumerate(items)
-        ]
+        futures = [client.submit(fun, item, meta, pure=False, priority=-i) for i, item in enumerate(items)]
         for future in as_completed(futures):
             yield future.result()
     finally:

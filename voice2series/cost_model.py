@@ -110,9 +110,14 @@ class CostModel:
         return total
 
     def to_json(self, path):
-        Path(path).write_text(json.dumps(
-            {"features": FEATURES, "coef": self.coef, "validation": self.validation, "sources": self.sources},
-            indent=1, sort_keys=True) + "\n")
+        Path(path).write_text(
+            json.dumps(
+                {"features": FEATURES, "coef": self.coef, "validation": self.validation, "sources": self.sources},
+                indent=1,
+                sort_keys=True,
+            )
+            + "\n"
+        )
 
     @classmethod
     def from_json(cls, path):
@@ -202,8 +207,10 @@ def fit_cost_model(paths):
                 factors.append(max(projected / measured, measured / projected))
         if factors:
             model.validation[method] = {
-                "datasets": len(datasets), "units": len(factors),
-                "median_factor": round(float(np.median(factors)), 2), "max_factor": round(float(np.max(factors)), 2),
+                "datasets": len(datasets),
+                "units": len(factors),
+                "median_factor": round(float(np.median(factors)), 2),
+                "max_factor": round(float(np.max(factors)), 2),
             }
     return model
 
@@ -331,8 +338,10 @@ def main(argv=None):
     model.sources = [os.path.relpath(s) for s in model.sources]
     model.to_json(args.out)
     for method, v in model.validation.items():
-        print(f"{method}: leave-one-dataset-out factor median {v['median_factor']}, worst {v['max_factor']} "
-              f"({v['units']} units, {v['datasets']} datasets)")
+        print(
+            f"{method}: leave-one-dataset-out factor median {v['median_factor']}, worst {v['max_factor']} "
+            f"({v['units']} units, {v['datasets']} datasets)"
+        )
     print(f"wrote {args.out}")
     return 0
 

@@ -505,8 +505,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.query_budget is not None and not black_box:
             raise ValueError(
-                "query_budget limits black-box training; pass training='black-box' with it, "
-                "or leave query_budget=None."
+                "query_budget limits black-box training; pass training='black-box' with it, or leave query_budget=None."
             )
         conflicts = {
             "finetune": self.finetune != "none",
@@ -669,4 +668,3 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def _get_test_params(cls):
         """Small, fast parameters for tests (aeon/sktime convention)."""
         return {"max_epochs": 10, "batch_size": 64, "random_state": 0}
-

@@ -63,15 +63,11 @@ def sliced_wasserstein(a, b, n_projections=1000, random_state=None):
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"a and b must be 2-D with the same number of features, got shapes {a.shape} and {b.shape}."
-        )
+        raise ValueError(f"a and b must be 2-D with the same number of features, got shapes {a.shape} and {b.shape}.")
     directions = check_random_state(random_state).normal(size=(n_projections, a.shape[1]))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     projected_a, projected_b = a @ directions.T, b @ directions.T
-    return float(
-        np.mean([wasserstein_distance(projected_a[:, k], projected_b[:, k]) for k in range(n_projections)])
-    )
+    return float(np.mean([wasserstein_distance(projected_a[:, k], projected_b[:, k]) for k in range(n_projections)]))
 
 
 def reference_tones(source, n_tones=200, random_state=None, fmin=32.7, fmax=1975.5):
@@ -353,7 +349,5 @@ def tsne_embedding(clf, X, perplexity=30.0, random_state=0):
     # Exact t-SNE is quicker than Barnes-Hut up to some hundreds of points
     # (400 points: 4.5 s against 38 s on a 2-core machine) and exact.
     method = "exact" if len(both) <= 1000 else "barnes_hut"
-    embedded = TSNE(
-        2, perplexity=perplexity, init="pca", method=method, random_state=random_state
-    ).fit_transform(both)
+    embedded = TSNE(2, perplexity=perplexity, init="pca", method=method, random_state=random_state).fit_transform(both)
     return {"before": embedded[: len(before)], "after": embedded[len(before) :]}

@@ -142,8 +142,9 @@ def frequency_counts(source_scores, targets, n_classes):
     """
     winners = source_scores.argmax(dim=1)
     counts = torch.zeros(source_scores.shape[1], n_classes, dtype=torch.float64)
-    counts.index_put_((winners.cpu(), targets.cpu().long()), torch.ones(len(targets), dtype=torch.float64),
-                      accumulate=True)
+    counts.index_put_(
+        (winners.cpu(), targets.cpu().long()), torch.ones(len(targets), dtype=torch.float64), accumulate=True
+    )
     return counts
 
 
@@ -261,9 +262,7 @@ class FrequencyMapping(ManyToOneMapping):
 
     def __init__(self, n_classes, outputs_per_class=1, update_every=None, reduction="logits"):
         # Placeholder until the first refresh: outputs taken in order.
-        super().__init__(
-            np.arange(n_classes * outputs_per_class).reshape(n_classes, outputs_per_class), reduction
-        )
+        super().__init__(np.arange(n_classes * outputs_per_class).reshape(n_classes, outputs_per_class), reduction)
         self.update_every = update_every
 
     def refresh_due(self, epoch):

@@ -93,8 +93,11 @@ def estimator_parameters(estimator_class: type) -> list[EstimatorParameter]:
         type_text, description = docs[name]
         rows.append(
             EstimatorParameter(
-                name, parameter.default, estimator_class._parameter_constraints[name],
-                _first_sentence(description), type_text,
+                name,
+                parameter.default,
+                estimator_class._parameter_constraints[name],
+                _first_sentence(description),
+                type_text,
             )
         )
     return rows
@@ -162,9 +165,7 @@ def add_estimator_options(group, estimator_class: type, exclude: tuple[str, ...]
         )
 
 
-def params_from_args(
-    args: argparse.Namespace, estimator_class: type, exclude: tuple[str, ...] = CLI_EXCLUDED
-) -> dict:
+def params_from_args(args: argparse.Namespace, estimator_class: type, exclude: tuple[str, ...] = CLI_EXCLUDED) -> dict:
     """The estimator parameters set on the command line, by name.
 
     Parameters
@@ -217,8 +218,7 @@ def _converter(parameter):
                 except ValueError:
                     continue
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a valid {parameter.option}; use {_metavar(constraints)} "
-            f"({parameter.type_text})."
+            f"{text!r} is not a valid {parameter.option}; use {_metavar(constraints)} ({parameter.type_text})."
         )
 
     convert.__name__ = parameter.name
@@ -245,8 +245,9 @@ def delegating_init(estimator_class: type, base_class: type):
     function
     """
     signature = inspect.signature(estimator_class.__init__)
-    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.name != "self" else p
-                  for p in signature.parameters.values()]
+    parameters = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.name != "self" else p for p in signature.parameters.values()
+    ]
 
     def __init__(self, **params):
         unknown = set(params) - set(signature.parameters)

@@ -122,16 +122,14 @@ def plot_mel_spectrogram(clf, series, n_mels=64, n_fft=512, hop_length=32):
     """
     _, waveform = _reprogrammed(clf, series)
     sample_rate = clf.model_.source.sample_rate
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
-    )(torch.as_tensor(waveform))
+    mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)(
+        torch.as_tensor(waveform)
+    )
     decibels = torchaudio.transforms.AmplitudeToDB(top_db=80)(mel).numpy()
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.subplots()
     duration = len(waveform) / sample_rate * 1000.0
-    image = ax.imshow(
-        decibels, origin="lower", aspect="auto", extent=[0, duration, 0, n_mels], cmap="magma"
-    )
+    image = ax.imshow(decibels, origin="lower", aspect="auto", extent=[0, duration, 0, n_mels], cmap="magma")
     ax.set_xlabel("waveform time (ms)")
     ax.set_ylabel(f"mel band (of {n_mels}, up to {sample_rate // 2} Hz)")
     ax.set_title("Mel spectrogram of the reprogrammed input")
@@ -248,9 +246,7 @@ def plot_saliency(clf, X, y):
     """
     y = np.asarray(y)
     heat = explain.saliency(clf, X, classes=y)[:, 0]
-    return _plot_per_class(
-        clf, _first_channel(clf, X), y, heat, "Input saliency |∂ class score / ∂ input|", "saliency"
-    )
+    return _plot_per_class(clf, _first_channel(clf, X), y, heat, "Input saliency |∂ class score / ∂ input|", "saliency")
 
 
 def plot_grad_cam(clf, X, y, layer=None):

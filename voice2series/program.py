@@ -300,9 +300,7 @@ class InputProgram(nn.Module):
         self.input_length = int(input_length)
         self.series_length = int(series_length)
         self.n_channels = int(n_channels)
-        self.offsets = segment_offsets(
-            self.input_length, self.series_length, segments * self.n_channels, placement
-        )
+        self.offsets = segment_offsets(self.input_length, self.series_length, segments * self.n_channels, placement)
         mask = torch.ones(self.input_length)
         for offset in self.offsets:
             mask[offset : offset + self.series_length] = 0.0

@@ -17,9 +17,7 @@ from .series_input import check_series
 __all__ = ["explain_report"]
 
 
-def explain_report(
-    clf, X, y, out_dir, max_series=200, n_projections=1000, random_state=0, image_format="png"
-):
+def explain_report(clf, X, y, out_dir, max_series=200, n_projections=1000, random_state=0, image_format="png"):
     """Write every figure (PNG or SVG) and a markdown summary for a fitted model.
 
     Parameters
@@ -79,8 +77,7 @@ def _summary_markdown(clf, X3, y, paths, distances, n_projections):
     lines = [
         "# voice2series explanation",
         "",
-        f"- source: `{clf.model_.source.name}`, mapping: `{clf.mapping}`, "
-        f"classes: {', '.join(map(str, clf.classes_))}",
+        f"- source: `{clf.model_.source.name}`, mapping: `{clf.mapping}`, classes: {', '.join(map(str, clf.classes_))}",
         f"- epochs: {len(clf.history_)} (kept {clf.best_epoch_}), final train loss "
         f"{last['train_loss']:.4f}, train accuracy {last['train_accuracy']:.3f}",
         f"- accuracy on the {len(y)} explained series: {accuracy:.3f}",

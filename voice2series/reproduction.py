@@ -66,8 +66,21 @@ CONFIGS = {
 CURVE_CONFIGS = ("paper", "paper-unregularised")
 
 COLUMNS = [
-    "dataset", "config", "seed", "accuracy", "official_protocol_accuracy", "official_protocol_epoch",
-    "epochs", "fit_seconds", "n_train", "n_test", "n_timepoints", "n_classes", "params", "key", "finished_at",
+    "dataset",
+    "config",
+    "seed",
+    "accuracy",
+    "official_protocol_accuracy",
+    "official_protocol_epoch",
+    "epochs",
+    "fit_seconds",
+    "n_train",
+    "n_test",
+    "n_timepoints",
+    "n_classes",
+    "params",
+    "key",
+    "finished_at",
 ]
 
 
@@ -115,8 +128,14 @@ def official_label_audit(y_train, y_test=None):
         train_int = _as_int(train)
         test_int = _as_int(test)
     except ValueError:
-        return {"n_classes": len(np.unique(train)), "n_classes_official": None, "collapsed": None,
-                "shifted": None, "labels": labels, "labels_official": None}
+        return {
+            "n_classes": len(np.unique(train)),
+            "n_classes_official": None,
+            "collapsed": None,
+            "shifted": None,
+            "labels": labels,
+            "labels_official": None,
+        }
     n_classes = len(np.unique(train_int))
     shifted = bool(np.min(train_int) != 0)
     if shifted:
@@ -226,8 +245,13 @@ def _fit_plain(clf, X_train, y_train, X_test, y_test):
     started = time.perf_counter()
     clf.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - started
-    return {"accuracy": float(clf.score(X_test, y_test)), "official_protocol_accuracy": None,
-            "official_protocol_epoch": None, "epochs": len(clf.history_), "fit_seconds": fit_seconds}
+    return {
+        "accuracy": float(clf.score(X_test, y_test)),
+        "official_protocol_accuracy": None,
+        "official_protocol_epoch": None,
+        "epochs": len(clf.history_),
+        "fit_seconds": fit_seconds,
+    }
 
 
 def _params_text(clf):
@@ -343,25 +367,36 @@ def run_reproduction(
                 else:
                     result = _fit_plain(clf, *split)
                 row = {
-                    "dataset": dataset.name, "config": config, "seed": seed,
-                    **{k: result[k] for k in ("accuracy", "official_protocol_accuracy",
-                                              "official_protocol_epoch", "epochs")},
+                    "dataset": dataset.name,
+                    "config": config,
+                    "seed": seed,
+                    **{
+                        k: result[k]
+                        for k in ("accuracy", "official_protocol_accuracy", "official_protocol_epoch", "epochs")
+                    },
                     "fit_seconds": round(result["fit_seconds"], 2),
-                    "n_train": len(dataset.y_train), "n_test": len(dataset.y_test),
-                    "n_timepoints": dataset.X_train.shape[-1], "n_classes": len(np.unique(dataset.y_train)),
-                    "params": params_text, "key": key,
+                    "n_train": len(dataset.y_train),
+                    "n_test": len(dataset.y_test),
+                    "n_timepoints": dataset.X_train.shape[-1],
+                    "n_classes": len(np.unique(dataset.y_train)),
+                    "params": params_text,
+                    "key": key,
                     "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 }
                 _append(csv_path, row)
                 done.add(key)
                 n_new += 1
-                log(f"  {dataset.name} {config} seed {seed}: accuracy {result['accuracy']:.4f}"
-                    + ("" if result["official_protocol_accuracy"] is None else
-                       f", official protocol (best epoch on TEST) {result['official_protocol_accuracy']:.4f}"))
+                log(
+                    f"  {dataset.name} {config} seed {seed}: accuracy {result['accuracy']:.4f}"
+                    + (
+                        ""
+                        if result["official_protocol_accuracy"] is None
+                        else f", official protocol (best epoch on TEST) {result['official_protocol_accuracy']:.4f}"
+                    )
+                )
     audits = {dataset.name: official_label_audit(dataset.y_train, dataset.y_test) for dataset in data.values()}
     report = write_reproduction_report(read_rows(csv_path), out / "report.md", audits, missing, params)
-    return {"csv": str(csv_path), "report": str(report), "n_new": n_new, "n_resumed": n_resumed,
-            "missing": missing}
+    return {"csv": str(csv_path), "report": str(report), "n_new": n_new, "n_resumed": n_resumed, "missing": missing}
 
 
 def _mean_std(values):
@@ -391,16 +426,21 @@ def _mean_line(by, names, paper, redux, width):
         return float(np.mean(values))
 
     cells = [
-        f"**mean** ({len(complete)} datasets with every column)", "", "", "",
+        f"**mean** ({len(complete)} datasets with every column)",
+        "",
+        "",
+        "",
         mean_of([float(paper[n]["v2s_a"]) / 100 for n in complete]),
         mean_of([ours(n, "paper", "accuracy") for n in complete]),
         mean_of([ours(n, "paper", "official_protocol_accuracy") for n in complete]),
         "",
         mean_of([ours(n, "default", "accuracy") for n in complete]),
         mean_of([float(redux[n]["HC2_official_split"]) for n in complete if n in redux])
-        if all(n in redux for n in complete) else "",
+        if all(n in redux for n in complete)
+        else "",
         mean_of([float(redux[n]["MiniROCKET_official_split"]) for n in complete if n in redux])
-        if all(n in redux for n in complete) else "",
+        if all(n in redux for n in complete)
+        else "",
     ]
     cells += [""] * (width - len(cells))
     return ["| " + " | ".join(cells) + " |"]
@@ -440,13 +480,13 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
         "",
         "- **paper V2S_a**: Yang, Tsai & Chen, ICML 2021, Table 2 (AttRNN trained on Speech Commands; "
         "the official script reports the best epoch's accuracy on the test split).",
-        "- **ours, paper preset, honest**: `make_preset(\"paper\")` (source `attrnn-synth`, a stand-in), "
+        '- **ours, paper preset, honest**: `make_preset("paper")` (source `attrnn-synth`, a stand-in), '
         "the last epoch kept, selected on training data only; the test split is scored once.",
         "- **ours, paper preset, OFFICIAL PROTOCOL (selected on TEST)**: the same runs, the best of the "
         "test accuracies measured after every epoch, as the official script prints it. Optimistic by "
         "construction: it is reported only to measure the inflation (*inflation* = official protocol - "
         "honest, per seed, averaged).",
-        "- **ours, default**: `V2SClassifier(resample=\"auto\")` (CREPE-tiny, linear head), honest.",
+        '- **ours, default**: `V2SClassifier(resample="auto")` (CREPE-tiny, linear head), honest.',
         "- **ablation, no dropout/L2** (when run): the paper preset with `program_dropout=0, "
         "program_l2=0`, honest / official protocol.",
         "- **classes after official rule**: classes left when the first official release's label "
@@ -458,9 +498,19 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
     if params:
         lines += [f"**Deviation from the presets in these runs:** `{json.dumps(params, sort_keys=True)}`.", ""]
     ablation = any(row["config"] == "paper-unregularised" for row in rows)
-    header = ["dataset", "train/test/length", "classes", "classes after official rule", "paper V2S_a",
-              "ours, paper preset, honest", "ours, paper preset, OFFICIAL PROTOCOL (selected on TEST)",
-              "inflation", "ours, default", "redux HC2", "redux MiniROCKET"]
+    header = [
+        "dataset",
+        "train/test/length",
+        "classes",
+        "classes after official rule",
+        "paper V2S_a",
+        "ours, paper preset, honest",
+        "ours, paper preset, OFFICIAL PROTOCOL (selected on TEST)",
+        "inflation",
+        "ours, default",
+        "redux HC2",
+        "redux MiniROCKET",
+    ]
     if ablation:
         header += ["ablation, no dropout/L2, honest", "ablation, no dropout/L2, OFFICIAL PROTOCOL (selected on TEST)"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -472,34 +522,51 @@ def write_reproduction_report(rows, path, audits, missing=(), params=None):
         after_text = "" if after is None else str(after)
         if audit.get("collapsed"):
             after_text = f"**COLLAPSED** ({audit['n_classes']} → {after})"
-        inflation = [float(r["official_protocol_accuracy"]) - float(r["accuracy"]) for r in paper_rows
-                     if r.get("official_protocol_accuracy") not in ("", None)]
+        inflation = [
+            float(r["official_protocol_accuracy"]) - float(r["accuracy"])
+            for r in paper_rows
+            if r.get("official_protocol_accuracy") not in ("", None)
+        ]
         ablation_rows = by.get((name, "paper-unregularised"), [])
-        extra = [_mean_std([r["accuracy"] for r in ablation_rows]),
-                 _mean_std([r["official_protocol_accuracy"] for r in ablation_rows])] if ablation else []
-        lines.append("| " + " | ".join([
-            name,
-            "/".join(str(sample.get(k, "")) for k in ("n_train", "n_test", "n_timepoints")) if sample else "",
-            str(audit.get("n_classes", sample.get("n_classes", ""))),
-            after_text,
-            _published(paper, name, "v2s_a", 100.0),
-            _mean_std([r["accuracy"] for r in paper_rows]),
-            _mean_std([r["official_protocol_accuracy"] for r in paper_rows]),
-            "" if not inflation else f"{np.mean(inflation):+.3f}",
-            _mean_std([r["accuracy"] for r in default_rows]),
-            _published(redux, name, "HC2_official_split"),
-            _published(redux, name, "MiniROCKET_official_split"),
-            *extra,
-        ]) + " |")
+        extra = (
+            [
+                _mean_std([r["accuracy"] for r in ablation_rows]),
+                _mean_std([r["official_protocol_accuracy"] for r in ablation_rows]),
+            ]
+            if ablation
+            else []
+        )
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    "/".join(str(sample.get(k, "")) for k in ("n_train", "n_test", "n_timepoints")) if sample else "",
+                    str(audit.get("n_classes", sample.get("n_classes", ""))),
+                    after_text,
+                    _published(paper, name, "v2s_a", 100.0),
+                    _mean_std([r["accuracy"] for r in paper_rows]),
+                    _mean_std([r["official_protocol_accuracy"] for r in paper_rows]),
+                    "" if not inflation else f"{np.mean(inflation):+.3f}",
+                    _mean_std([r["accuracy"] for r in default_rows]),
+                    _published(redux, name, "HC2_official_split"),
+                    _published(redux, name, "MiniROCKET_official_split"),
+                    *extra,
+                ]
+            )
+            + " |"
+        )
     lines += _mean_line(by, names, paper, redux, len(header))
     seconds = [float(r["fit_seconds"]) for r in rows if r["config"] == "paper"]
     if seconds:
-        lines += ["", f"Mean fit time of the paper preset (test scored every epoch included): "
-                      f"{np.mean(seconds):.0f} s over {len(seconds)} runs on this machine's CPU."]
+        lines += [
+            "",
+            f"Mean fit time of the paper preset (test scored every epoch included): "
+            f"{np.mean(seconds):.0f} s over {len(seconds)} runs on this machine's CPU.",
+        ]
     if missing:
         lines += ["", f"Not reachable here (pass --ucr-root): {', '.join(missing)}."]
-    lines += ["", "Differences that remain between the paper preset and the official code "
-                  "(docs/reproduction.md):", ""]
+    lines += ["", "Differences that remain between the paper preset and the official code (docs/reproduction.md):", ""]
     lines += [f"- {difference}" for difference in PAPER_DIFFERENCES]
     path.write_text("\n".join(lines) + "\n")
     return path

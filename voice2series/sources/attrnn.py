@@ -94,8 +94,13 @@ class AttRNN(nn.Module):
     def __init__(self, n_classes, sample_rate=16000):
         super().__init__()
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=1024, hop_length=128, n_mels=80,
-            f_min=40.0, f_max=sample_rate / 2, power=1.0,
+            sample_rate=sample_rate,
+            n_fft=1024,
+            hop_length=128,
+            n_mels=80,
+            f_min=40.0,
+            f_max=sample_rate / 2,
+            power=1.0,
         )
         self.conv1 = nn.Conv2d(1, 10, (5, 1), padding=(2, 0))
         self.norm1 = nn.BatchNorm2d(10)
@@ -104,9 +109,7 @@ class AttRNN(nn.Module):
         self.rnn1 = nn.LSTM(80, 64, batch_first=True, bidirectional=True)
         self.rnn2 = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
         self.query = nn.Linear(128, 128)
-        self.head = nn.Sequential(
-            nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 32), nn.Linear(32, n_classes)
-        )
+        self.head = nn.Sequential(nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 32), nn.Linear(32, n_classes))
 
     def features(self, waveform):
         """``(batch, samples)`` → ``(batch, frames, 80)`` standardised log-mel."""
@@ -238,12 +241,8 @@ def _read_wav(path, length):
 
 def _list_clips(root):
     """``(relative path, class)`` of every clip under ``root/<keyword>/*.wav``."""
-    classes = sorted(
-        d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("_")
-    )
-    clips = [
-        (f"{word}/{wav.name}", word) for word in classes for wav in sorted((root / word).glob("*.wav"))
-    ]
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("_"))
+    clips = [(f"{word}/{wav.name}", word) for word in classes for wav in sorted((root / word).glob("*.wav"))]
     return classes, clips
 
 
@@ -297,7 +296,8 @@ def _split_clips(clips, input_length, rng):
         raise ValueError(
             "clips must be a tuple (waves, labels, classes) or (waves, labels, classes, "
             f"validation), got {type(clips).__name__}"
-            + (f" of length {len(clips)}" if isinstance(clips, (tuple, list)) else "") + "."
+            + (f" of length {len(clips)}" if isinstance(clips, (tuple, list)) else "")
+            + "."
         )
     waves = np.asarray(clips[0], dtype=np.float32)
     labels = np.asarray(clips[1])
@@ -307,12 +307,13 @@ def _split_clips(clips, input_length, rng):
             f"clips need waves of shape (n_clips, samples) and labels of shape (n_clips,); got "
             f"{waves.shape} and {labels.shape}."
         )
-    if len(classes) < 2 or not np.issubdtype(labels.dtype, np.integer) or (
-        labels.min() < 0 or labels.max() >= len(classes)
+    if (
+        len(classes) < 2
+        or not np.issubdtype(labels.dtype, np.integer)
+        or (labels.min() < 0 or labels.max() >= len(classes))
     ):
         raise ValueError(
-            f"clips need at least two classes and integer labels in 0..{len(classes) - 1} "
-            "(indices into classes)."
+            f"clips need at least two classes and integer labels in 0..{len(classes) - 1} (indices into classes)."
         )
     fitted = np.zeros((len(waves), input_length), dtype=np.float32)
     fitted[:, : min(input_length, waves.shape[1])] = waves[:, :input_length]
@@ -404,8 +405,11 @@ def pretrain(
         started = time.perf_counter()
         corpus = synthesize_keywords(length=input_length, sample_rate=sample_rate, random_state=random_state)
         if verbose:
-            print(f"synthesised {len(corpus)} clips of {len(corpus.classes)} classes in "
-                  f"{time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"synthesised {len(corpus)} clips of {len(corpus.classes)} classes in "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
         clips, extra = corpus.clips, {"trained_on": "synthetic espeak-ng corpus", "corpus": corpus.recipe}
         del corpus
     if clips is not None:
@@ -441,22 +445,32 @@ def pretrain(
         }
         history.append(record)
         if verbose:
-            print(f"epoch {epoch}: loss {record['train_loss']:.4f}, "
-                  f"validation accuracy {record['val_accuracy']:.4f} ({record['seconds']:.0f} s)", flush=True)
+            print(
+                f"epoch {epoch}: loss {record['train_loss']:.4f}, "
+                f"validation accuracy {record['val_accuracy']:.4f} ({record['seconds']:.0f} s)",
+                flush=True,
+            )
         if record["val_accuracy"] > best:  # keep the best epoch on the validation clips
             best = record["val_accuracy"]
-            torch.save({
-                "format": "voice2series-attrnn-1",
-                "state_dict": model.state_dict(),
-                "classes": classes,
-                "sample_rate": sample_rate,
-                "input_length": input_length,
-                "epoch": epoch,
-                "history": list(history),
-                "settings": {"epochs": epochs, "batch_size": batch_size,
-                             "learning_rate": learning_rate, "random_state": random_state},
-                **extra,
-            }, output)
+            torch.save(
+                {
+                    "format": "voice2series-attrnn-1",
+                    "state_dict": model.state_dict(),
+                    "classes": classes,
+                    "sample_rate": sample_rate,
+                    "input_length": input_length,
+                    "epoch": epoch,
+                    "history": list(history),
+                    "settings": {
+                        "epochs": epochs,
+                        "batch_size": batch_size,
+                        "learning_rate": learning_rate,
+                        "random_state": random_state,
+                    },
+                    **extra,
+                },
+                output,
+            )
     return {"checkpoint": str(output), "classes": classes, "history": history, "best_val_accuracy": best}
 
 

@@ -161,9 +161,7 @@ class AcousticSource(nn.Module):
         """
         holders = [m for m in self.modules() if any(True for _ in m.parameters(recurse=False))]
         if not holders:
-            raise ValueError(
-                f"The {self.name!r} source has no parameters to fine-tune; use finetune='none'."
-            )
+            raise ValueError(f"The {self.name!r} source has no parameters to fine-tune; use finetune='none'.")
         return holders[-1:]
 
     def unfreeze(self, scope):
@@ -240,14 +238,10 @@ def package_file(package, relative_path, install_hint):
     """
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            f"This source needs the weights shipped in the {package!r} package: {install_hint}"
-        )
+        raise ImportError(f"This source needs the weights shipped in the {package!r} package: {install_hint}")
     path = Path(spec.submodule_search_locations[0]) / relative_path
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{package} is installed but {path} is missing (another version?); {install_hint}"
-        )
+        raise FileNotFoundError(f"{package} is installed but {path} is missing (another version?); {install_hint}")
     return path
 
 
@@ -348,8 +342,7 @@ def from_module(module, sample_rate, input_length, name=None):
             "not finite), so the input program could not learn. Remove torch.no_grad(), "
             ".detach(), .numpy() or integer casts from its forward pass."
         )
-    return ModuleSource(module, sample_rate, input_length, int(output.shape[1]),
-                        name or type(module).__name__)
+    return ModuleSource(module, sample_rate, input_length, int(output.shape[1]), name or type(module).__name__)
 
 
 class FunctionSource(AcousticSource):
@@ -413,9 +406,7 @@ def from_function(function, sample_rate, input_length, name=None):
         with torch.no_grad():
             output = source(waveform)
     except Exception as error:
-        raise ValueError(
-            f"The function failed on a (2, {input_length}) float32 waveform batch: {error!r}."
-        ) from error
+        raise ValueError(f"The function failed on a (2, {input_length}) float32 waveform batch: {error!r}.") from error
     if output.ndim != 2 or output.shape[0] != 2:
         raise ValueError(
             f"The function must map (batch, {input_length}) waveforms to (batch, n_outputs) "

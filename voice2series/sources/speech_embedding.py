@@ -36,9 +36,7 @@ def _initializers(path):
         import onnx
         from onnx import numpy_helper
     except ImportError as error:
-        raise ImportError(
-            "The speech-embedding source reads ONNX files with 'onnx': pip install onnx"
-        ) from error
+        raise ImportError("The speech-embedding source reads ONNX files with 'onnx': pip install onnx") from error
 
     graph = onnx.load(str(path)).graph
     return {item.name: torch.from_numpy(numpy_helper.to_array(item).copy()) for item in graph.initializer}

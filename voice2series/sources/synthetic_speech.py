@@ -42,42 +42,200 @@ __all__ = [
 
 #: The 35 keywords of Google Speech Commands v2, in alphabetical (folder) order.
 WORDS = (
-    "backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward",
-    "four", "go", "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on",
-    "one", "right", "seven", "sheila", "six", "stop", "three", "tree", "two", "up",
-    "visual", "wow", "yes", "zero",
+    "backward",
+    "bed",
+    "bird",
+    "cat",
+    "dog",
+    "down",
+    "eight",
+    "five",
+    "follow",
+    "forward",
+    "four",
+    "go",
+    "happy",
+    "house",
+    "learn",
+    "left",
+    "marvin",
+    "nine",
+    "no",
+    "off",
+    "on",
+    "one",
+    "right",
+    "seven",
+    "sheila",
+    "six",
+    "stop",
+    "three",
+    "tree",
+    "two",
+    "up",
+    "visual",
+    "wow",
+    "yes",
+    "zero",
 )
 SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 #: Other words, spoken for the ``"_unknown_"`` class (none sounds like a keyword).
 UNKNOWN_WORDS = (
-    "animal", "apple", "bottle", "button", "chair", "dance", "early", "fish", "garden",
-    "green", "hello", "jump", "kitchen", "later", "light", "maybe", "money", "monkey",
-    "music", "never", "nothing", "open", "orange", "paper", "pencil", "pillow", "queen",
-    "river", "rocket", "sister", "table", "talk", "under", "village", "water", "window",
-    "yellow", "zebra", "morning", "little",
+    "animal",
+    "apple",
+    "bottle",
+    "button",
+    "chair",
+    "dance",
+    "early",
+    "fish",
+    "garden",
+    "green",
+    "hello",
+    "jump",
+    "kitchen",
+    "later",
+    "light",
+    "maybe",
+    "money",
+    "monkey",
+    "music",
+    "never",
+    "nothing",
+    "open",
+    "orange",
+    "paper",
+    "pencil",
+    "pillow",
+    "queen",
+    "river",
+    "rocket",
+    "sister",
+    "table",
+    "talk",
+    "under",
+    "village",
+    "water",
+    "window",
+    "yellow",
+    "zebra",
+    "morning",
+    "little",
 )
 #: espeak-ng English accents (its eSpeak voices; the mbrola ones need extra data).
 ACCENTS = (
-    "en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
-    "en-gb-x-gbcwmd", "en-029", "en-us-nyc",
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-gbclan",
+    "en-gb-x-rp",
+    "en-gb-x-gbcwmd",
+    "en-029",
+    "en-us-nyc",
 )
 #: espeak-ng voice variants (``-v en-us+f3``); "" is the accent's own voice.
 #: Dropped: "Mr", "fast", "serious" (identical to "") and "klatt6", "caleb"
 #: (identical to "klatt") in espeak-ng 1.51.
 VARIANTS = (
-    "", "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "Demonic", "Denis",
-    "Diogo", "Gene", "Gene2", "Henrique", "Hugo", "Jacky", "Lee", "Marco", "Mario",
-    "Michael", "Mike", "Nguyen", "RicishayMax", "RicishayMax2", "RicishayMax3", "Storm",
-    "Tweaky", "UniRobot", "adam", "anika", "anikaRobot", "announcer", "antonio", "aunty",
-    "belinda", "benjamin", "boris", "croak", "david", "ed", "edward", "edward2", "f1", "f2",
-    "f3", "f4", "f5", "grandma", "grandpa", "gustave", "iven", "iven2", "iven3", "iven4",
-    "john", "kaukovalta", "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "linda", "m1",
-    "m2", "m3", "m4", "m5", "m6", "m7", "m8", "marcelo", "max", "michel", "miguel",
-    "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert", "robosoft",
-    "robosoft2", "robosoft3", "robosoft4", "robosoft5", "robosoft6", "robosoft7",
-    "robosoft8", "sandro", "shelby", "steph", "steph2", "steph3", "travis", "victor",
-    "whisper", "whisperf", "zac",
+    "",
+    "Alex",
+    "Alicia",
+    "Andrea",
+    "Andy",
+    "Annie",
+    "AnxiousAndy",
+    "Demonic",
+    "Denis",
+    "Diogo",
+    "Gene",
+    "Gene2",
+    "Henrique",
+    "Hugo",
+    "Jacky",
+    "Lee",
+    "Marco",
+    "Mario",
+    "Michael",
+    "Mike",
+    "Nguyen",
+    "RicishayMax",
+    "RicishayMax2",
+    "RicishayMax3",
+    "Storm",
+    "Tweaky",
+    "UniRobot",
+    "adam",
+    "anika",
+    "anikaRobot",
+    "announcer",
+    "antonio",
+    "aunty",
+    "belinda",
+    "benjamin",
+    "boris",
+    "croak",
+    "david",
+    "ed",
+    "edward",
+    "edward2",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "grandma",
+    "grandpa",
+    "gustave",
+    "iven",
+    "iven2",
+    "iven3",
+    "iven4",
+    "john",
+    "kaukovalta",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "klatt4",
+    "klatt5",
+    "linda",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "marcelo",
+    "max",
+    "michel",
+    "miguel",
+    "norbert",
+    "pablo",
+    "paul",
+    "pedro",
+    "quincy",
+    "rob",
+    "robert",
+    "robosoft",
+    "robosoft2",
+    "robosoft3",
+    "robosoft4",
+    "robosoft5",
+    "robosoft6",
+    "robosoft7",
+    "robosoft8",
+    "sandro",
+    "shelby",
+    "steph",
+    "steph2",
+    "steph3",
+    "travis",
+    "victor",
+    "whisper",
+    "whisperf",
+    "zac",
 )
 # Rates a 22,050 Hz rendering is read at (warp factor 0.91 to 1.09): each has a
 # large common divisor with 16,000, which keeps the resampling kernels short.
@@ -142,7 +300,7 @@ def _parse_wav(data):
         raise RuntimeError(f"espeak-ng did not write a WAV file (got {data[:40]!r}).")
     rate = int.from_bytes(data[24:28], "little")
     start = data.index(b"data") + 8
-    body = data[start:start + (len(data) - start) // 2 * 2]
+    body = data[start : start + (len(data) - start) // 2 * 2]
     return rate, np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
 
 
@@ -150,7 +308,8 @@ def _speak(executable, word, voice, speed, pitch):
     """One espeak-ng rendering: (sample rate, float32 waveform)."""
     result = subprocess.run(
         [executable, "--stdout", "-v", voice, "-s", str(speed), "-p", str(pitch), word],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     if result.returncode != 0 or not result.stdout:
         raise RuntimeError(
@@ -166,7 +325,7 @@ def _trim(wave, threshold=0.02):
     if peak == 0:
         return wave[:0]
     active = np.flatnonzero(np.abs(wave) > threshold * peak)
-    return wave[active[0]:active[-1] + 1]
+    return wave[active[0] : active[-1] + 1]
 
 
 def _coloured_noise(rng, length, exponent):
@@ -176,7 +335,7 @@ def _coloured_noise(rng, length, exponent):
     frequency[0] = 1.0
     noise = np.fft.irfft(spectrum * frequency ** (-exponent / 2), n=length)
     noise -= noise.mean()
-    return noise / max(np.sqrt(np.mean(noise ** 2)), 1e-12)
+    return noise / max(np.sqrt(np.mean(noise**2)), 1e-12)
 
 
 def _colour(rng, wave, sample_rate):
@@ -222,17 +381,17 @@ def _augment(rng, raw, raw_rate, length, sample_rate, snr_db, resamplers):
     speech = _trim(resamplers[(rate, sample_rate)](raw))
     if len(speech) > length:  # a slow, long rendering: keep its middle
         start = (len(speech) - length) // 2
-        speech = speech[start:start + length]
+        speech = speech[start : start + length]
     speech = _colour(rng, speech, sample_rate)
     clip = np.zeros(length)
     offset = rng.integers(0, length - len(speech) + 1)
-    clip[offset:offset + len(speech)] = speech
+    clip[offset : offset + len(speech)] = speech
     if rng.random() < 0.4:
         clip = _reverb(rng, clip, sample_rate)
-    power = np.mean(speech ** 2) if len(speech) else 0.0
+    power = np.mean(speech**2) if len(speech) else 0.0
     snr = rng.uniform(*snr_db)
     noise = _colour(rng, _coloured_noise(rng, length, rng.uniform(0.0, 2.0)), sample_rate)
-    clip += noise / max(np.sqrt(np.mean(noise ** 2)), 1e-12) * math.sqrt(power) * 10 ** (-snr / 20)
+    clip += noise / max(np.sqrt(np.mean(noise**2)), 1e-12) * math.sqrt(power) * 10 ** (-snr / 20)
     return _set_level(rng, clip)
 
 
@@ -327,8 +486,7 @@ def synthesize_keywords(
         raise ValueError("words, accents and variants must each name at least one entry.")
     if clips_per_class < 1 or clips_per_rendering < 1:
         raise ValueError(
-            f"clips_per_class and clips_per_rendering must be >= 1, got {clips_per_class} "
-            f"and {clips_per_rendering}."
+            f"clips_per_class and clips_per_rendering must be >= 1, got {clips_per_class} and {clips_per_rendering}."
         )
     classes = words + ([SILENCE] if silence else []) + ([UNKNOWN] if unknown_words else [])
     rng = np.random.default_rng(random_state)
@@ -344,23 +502,24 @@ def synthesize_keywords(
     renderings = []  # (label, word, accent, variant, speed, pitch)
     for label, vocabulary in spoken:
         for _ in range(n_renderings):
-            renderings.append((
-                label,
-                vocabulary[rng.integers(len(vocabulary))],
-                accents[rng.integers(len(accents))],
-                variants[rng.integers(len(variants))],
-                int(rng.integers(speed[0], speed[1] + 1)),
-                int(rng.integers(pitch[0], pitch[1] + 1)),
-            ))
+            renderings.append(
+                (
+                    label,
+                    vocabulary[rng.integers(len(vocabulary))],
+                    accents[rng.integers(len(accents))],
+                    variants[rng.integers(len(variants))],
+                    int(rng.integers(speed[0], speed[1] + 1)),
+                    int(rng.integers(pitch[0], pitch[1] + 1)),
+                )
+            )
     keys = sorted({(w, a + ("+" + v if v else ""), s, p) for _, w, a, v, s, p in renderings})
     with ThreadPoolExecutor(max(1, n_jobs)) as pool:
         cache = dict(zip(keys, pool.map(lambda key: _speak(executable, *key), keys)))
     resamplers = {
-        (rate, sample_rate): _resampler(rate, sample_rate)
-        for rate in {*_WARP_RATES, *(r for r, _ in cache.values())}
+        (rate, sample_rate): _resampler(rate, sample_rate) for rate in {*_WARP_RATES, *(r for r, _ in cache.values())}
     }
 
-    seed = int(rng.integers(2 ** 32))
+    seed = int(rng.integers(2**32))
     n_clips = len(spoken) * clips_per_class + (clips_per_class if silence else 0)
     waves = np.empty((n_clips, length), dtype=np.float32)
     labels = np.empty(n_clips, dtype=np.int64)
@@ -402,8 +561,13 @@ def synthesize_keywords(
         "random_state": random_state,
     }
     return KeywordCorpus(
-        waves=waves, labels=labels, classes=classes, voices=voices.astype(str),
-        validation=validation, sample_rate=sample_rate, recipe=recipe,
+        waves=waves,
+        labels=labels,
+        classes=classes,
+        voices=voices.astype(str),
+        validation=validation,
+        sample_rate=sample_rate,
+        recipe=recipe,
     )
 
 

@@ -160,8 +160,7 @@ class VGGishSource(AcousticSource):
         minimum = _WINDOW + (_EXAMPLE_FRAMES - 1) * _HOP
         if int(input_length) < minimum:
             raise ValueError(
-                f"VGGish needs input_length >= {minimum} samples (one 96-frame example), "
-                f"got {input_length}."
+                f"VGGish needs input_length >= {minimum} samples (one 96-frame example), got {input_length}."
             )
         self.input_length = int(input_length)
         self.weights = None if weights is None else str(weights)
@@ -170,13 +169,20 @@ class VGGishSource(AcousticSource):
         # torch.stft centres a 400-sample window in each 512-sample frame; the
         # waveform is shifted by 56 samples so frames start where VGGish's do.
         self.spectrogram = torchaudio.transforms.Spectrogram(
-            n_fft=_N_FFT, win_length=_WINDOW, hop_length=_HOP, center=False, power=1.0,
+            n_fft=_N_FFT,
+            win_length=_WINDOW,
+            hop_length=_HOP,
+            center=False,
+            power=1.0,
             window_fn=torch.hann_window,
         )
         self.register_buffer("mel_matrix", vggish_mel_matrix())
         self.features = self._features()
         self.embeddings = nn.Sequential(
-            nn.Linear(512 * 4 * 6, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
+            nn.Linear(512 * 4 * 6, 4096),
+            nn.ReLU(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
             nn.Linear(4096, 128),
         )
         self._load(self._find_weights())
@@ -221,8 +227,7 @@ class VGGishSource(AcousticSource):
         if not isinstance(state, dict) or not expected <= set(state):
             missing = sorted(expected - set(state)) if isinstance(state, dict) else "everything"
             raise ValueError(
-                f"{path} is not a VGGish checkpoint in torchvggish's layout; missing {missing}. "
-                f"{_how_to_supply()}"
+                f"{path} is not a VGGish checkpoint in torchvggish's layout; missing {missing}. {_how_to_supply()}"
             )
         try:
             self.load_state_dict({k: state[k] for k in expected}, strict=False)
