@@ -13,7 +13,10 @@ or of ensemble members, whose cost and measured accuracy are documented:
   accuracy on the training splits in the search.
 - ``"paper"``: V2S_a of the paper as close as this library runs it
   (:data:`PAPER_PARAMS`, docs/reproduction.md); costly (an AttRNN on
-  16,000-sample waveforms, 100 epochs).
+  16,000-sample waveforms, 100 epochs). For reproduction, not for accuracy:
+  with the ``attrnn-synth`` stand-in and the official regularisers it stays
+  near chance on Coffee, GunPoint and ItalyPowerDemand
+  (benchmarks/results/reproduction/).
 """
 
 from __future__ import annotations
