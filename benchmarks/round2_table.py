@@ -5,10 +5,11 @@ benchmarks/round2_bench.sh) and the round-1 default from
 benchmarks/results/bench_offline/results.csv; prints markdown. Cells are the
 mean test accuracy over the seeds present (the n column says how many).
 
-Usage: python benchmarks/round2_table.py
+Usage: python benchmarks/round2_table.py [--markdown]
 """
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,22 @@ def main():
     table = table.join(base[["1nn-euclidean", "1nn-dtw", "minirocket"]])
     table["default - 1-NN ED"] = table["V2S (logits)"] - table["1nn-euclidean"]
     table["program share"] = fraction
-    table.loc["mean"] = table.mean(numeric_only=True)
+    complete = table.dropna(subset=["V2S (logits)", "delta=0 (logits)"])
+    # skipna=False: a column that misses one of these datasets gets no mean here.
+    table.loc[f"mean ({len(complete)} with default and twin)"] = complete.mean(numeric_only=True, skipna=False)
+    inner = table.dropna(subset=["V2S (inner)"]).drop(index=table.index[-1:], errors="ignore")
+    if len(inner):
+        table.loc[f"mean ({len(inner)} with inner)"] = inner.mean(numeric_only=True)
+    if "--markdown" in sys.argv:
+        print("| dataset | " + " | ".join(table.columns) + " |")
+        print("|---" * (len(table.columns) + 1) + "|")
+        for name, row in table.iterrows():
+            cells = [
+                "" if pd.isna(v) else f"{v:+.3f}" if column.startswith(("program (", "default -")) else f"{v:.3f}"
+                for column, v in row.items()
+            ]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        return
     print(table.round(3).to_string())
     print("\nseeds per cell:\n" + seeds.to_string())
     print("\nmean fit seconds:\n" + new.groupby("kind").fit_seconds.mean().round(1).to_string())
