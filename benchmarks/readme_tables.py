@@ -235,7 +235,38 @@ def performance(path):
     return "\n".join(lines) + "\n"
 
 
+def _report_rows(path):
+    """``{dataset: cells}`` of a bench report.md's main table (the mean row under "mean")."""
+    report = (ROOT / path).read_text().splitlines()
+    start = next(i for i, line in enumerate(report) if line.startswith("| dataset |")) + 2
+    rows = {}
+    for line in report[start:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        rows["mean" if cells[0].startswith("mean") else cells[0]] = cells
+    return rows
+
+
+def reports(*specs):
+    """V2S columns of several bench reports (``label=path``, label with ``_`` for spaces) beside
+    the first report's baselines."""
+    columns = [(label.replace("_", " "), _report_rows(path)) for label, path in (s.split("=", 1) for s in specs)]
+    first = columns[0][1]
+    lines = [
+        "| dataset | " + " | ".join(label for label, _ in columns) + " | 1-NN ED | 1-NN DTW | MiniRocket |",
+        "|---" * (len(columns) + 4) + "|",
+    ]
+    for dataset, cells in first.items():
+        name = "**mean**" if dataset == "mean" else dataset
+        row = [rows.get(dataset, [""] * 6)[2] for _, rows in columns] + [cells[4], cells[5], cells[3]]
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    sources = ", ".join(f"`{path}`" for path in (s.split("=", 1)[1] for s in specs))
+    return "\n".join([*lines, "", f"From {sources} (`python cli.py bench`; each report says its seeds)."]) + "\n"
+
+
 KINDS = {
+    "reports": reports,
     "run": top_run,
     "core": core,
     "bench": bench,
