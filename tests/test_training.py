@@ -98,7 +98,9 @@ def test_early_stopping_restores_the_best_validation_epoch(italy, monkeypatch):
     assert_best_epoch_kept(clf.history_, clf.best_epoch_, n_iter_no_change=3, max_epochs=12)
     loss, accuracy = validation_scores(clf.model_, seen["validation"], 32)
     kept = clf.history_[clf.best_epoch_ - 1]
-    assert (accuracy, loss) == pytest.approx((kept["val_accuracy"], kept["val_loss"]), rel=1e-6)
+    # Training scores validation through the amortised first layer, this check
+    # through the plain path: equal within float32 rounding (tests/test_amortised.py).
+    assert (accuracy, loss) == pytest.approx((kept["val_accuracy"], kept["val_loss"]), rel=1e-5)
 
 
 @pytest.mark.parametrize("early_stopping", [False, "auto"])
