@@ -124,13 +124,13 @@ def test_grad_cam_rows_are_distributions_over_the_waveform(fitted):
 class _ScaledInput(AcousticSource):
     """Conv with weight 1 (identity), then class c's logit = sum_t A_t * v_c[t]."""
 
-    name, sample_rate, input_length, n_outputs = "toy", 16000, 16, 2
+    name, sample_rate, input_length, n_outputs = "toy", 16000, 32, 2
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv1d(1, 1, 1, bias=False)
         self.conv.weight.data.fill_(1.0)
-        self.readout = nn.Parameter(torch.stack([torch.linspace(0, 1, 16), -torch.ones(16)]))
+        self.readout = nn.Parameter(torch.stack([torch.linspace(0, 1, 32), -torch.ones(32)]))
         self.freeze()
 
     def forward(self, waveform):
@@ -138,14 +138,21 @@ class _ScaledInput(AcousticSource):
 
 
 def test_grad_cam_matches_the_closed_form_on_a_linear_source():
-    # Gradient of class c w.r.t. A is v_c, so the map is relu(mean(v_c) * x).
+    # Gradient of class c w.r.t. A is v_c, so the map is relu(mean(v_c) * x), x the
+    # waveform: the series (16 samples, positive) followed by the program (16 samples).
     X = np.abs(np.random.default_rng(0).normal(size=(4, 16))) + 0.1
     clf = V2SClassifier(_ScaledInput(), max_epochs=1, mapping="sequential", outputs_per_class=1)
     clf.fit(X, [0, 1, 0, 1])
     cam = explain.grad_cam(clf, X, classes=[0, 0, 1, 1], layer="conv")
-    np.testing.assert_allclose(cam[:2], X[:2] / X[:2].sum(axis=1, keepdims=True), rtol=1e-5)
-    # mean(v_1) < 0 and x > 0: no channel supports class 1, the map is zero.
-    np.testing.assert_array_equal(cam[2:], 0.0)
+    with torch.no_grad():
+        waveform = clf.model_.program(clf.placed_waveforms(X)).double().numpy()
+    np.testing.assert_allclose(waveform[:, :16], X, rtol=1e-6)  # the series at the start, in float32
+    assert np.any(waveform[:, 16:] != 0)  # a trained program fills the rest
+    for rows, mean_weight in ((slice(0, 2), 0.5), (slice(2, 4), -1.0)):  # mean(v_0), mean(v_1)
+        heat = np.maximum(mean_weight * waveform[rows], 0.0)
+        np.testing.assert_allclose(cam[rows], heat / heat.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
+    # mean(v_1) < 0 and the series is positive: no part of the series supports class 1.
+    np.testing.assert_array_equal(cam[2:, :16], 0.0)
 
 
 def test_default_cam_layer_is_a_conv_of_the_source(fitted):
