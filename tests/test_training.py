@@ -99,7 +99,7 @@ def test_early_stopping_restores_the_best_validation_epoch(italy, monkeypatch):
     loss, accuracy = validation_scores(clf.model_, seen["validation"], 32)
     kept = clf.history_[clf.best_epoch_ - 1]
     # Training scores validation through the amortised first layer, this check
-    # through the plain path: equal within float32 rounding (tests/test_amortised.py).
+    # through the plain path: equal within float32 rounding (the amortised first layer's tests below).
     assert (accuracy, loss) == pytest.approx((kept["val_accuracy"], kept["val_loss"]), rel=1e-5)
 
 
