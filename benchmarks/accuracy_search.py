@@ -105,6 +105,13 @@ CONFIGS = {
     "r2-both": {"max_epochs": 30, "readout": "both"},
     "r2-both-d0": {"max_epochs": 30, "readout": "both", "train_program": False},
     "r2-inner-lr0.003": {"max_epochs": 30, "readout": "inner", "learning_rate": 0.003},
+    # Long series at their own resolution (resample="windows": half-frame
+    # windows, one CREPE frame each, outputs averaged over frames) against
+    # the shrinking rule above; same for series of at most 512 samples.
+    "r2-windows": {"max_epochs": 30, "resample": "windows"},
+    "r2-windows-d0": {"max_epochs": 30, "resample": "windows", "train_program": False},
+    "r2-windows-inner": {"max_epochs": 30, "resample": "windows", "readout": "inner"},
+    "r2-windows-inner-d0": {"max_epochs": 30, "resample": "windows", "readout": "inner", "train_program": False},
 }
 
 

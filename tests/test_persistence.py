@@ -14,7 +14,7 @@ from voice2series import V2SClassifier
 from voice2series.persistence import FORMAT_VERSION
 from voice2series.sources import CrepeSource
 
-from .helpers import tiny_classifier
+from .helpers import random_xy, tiny_classifier
 
 
 @pytest.fixture(autouse=True)
@@ -189,6 +189,15 @@ def test_save_load_and_pickle_round_trips_give_identical_probabilities(small_xy,
     # Twice through pickle: tuned source weights must survive being unpickled and pickled again.
     twice = pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(clf))))
     np.testing.assert_array_equal(twice.predict_proba(X), expected)
+
+
+def test_a_windowed_model_round_trips_with_its_frames(tmp_path, one_torch_thread):
+    X, y = random_xy(n=12, length=1300)
+    clf = tiny_classifier(resample="windows", max_epochs=1).fit(X, y)
+    clf.save(tmp_path / "model.v2s")
+    loaded = V2SClassifier.load(tmp_path / "model.v2s")
+    assert loaded.model_.source.input_length == clf.model_.source.input_length == 5 * 1024  # 5 windows
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
 def test_tuned_source_weights_are_in_the_model_file(small_xy, tmp_path):

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from voice2series.program import InputProgram, resample_series, segment_offsets, series_length_in_waveform
+from voice2series.program import (
+    InputProgram,
+    resample_series,
+    segment_offsets,
+    series_length_in_waveform,
+    window_layout,
+    window_starts,
+)
 
 from .helpers import random_xy, tiny_classifier
 
@@ -245,3 +252,67 @@ def test_glorot_init_stays_within_keras_bounds_and_zeros_is_the_default():
     assert delta.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.03)
     with pytest.raises(ValueError, match="init"):
         InputProgram(100, 10, init="normal")
+
+
+# ------------------------------------------ long series at their own resolution
+def test_window_layout_cuts_long_series_into_half_frames_overlapping_by_about_half():
+    assert window_layout(300, 1024) == (1, 300)  # fits half a frame: itself
+    assert window_layout(512, 1024) == (1, 512)
+    assert window_layout(513, 1024) == (2, 512)
+    n_windows, window = window_layout(1460, 1024)  # ACSF1
+    starts = window_starts(1460, window, n_windows)
+    assert (n_windows, window) == (5, 512)
+    assert starts[0] == 0 and starts[-1] + window == 1460  # the whole series, no padding
+    hops = np.diff(starts)
+    assert hops.max() <= window // 2 and hops.min() >= window // 2 - 40
+
+
+def test_windows_put_each_window_in_its_own_frame_and_the_program_around_it():
+    series = torch.arange(1.0, 1461.0)[None]  # sample i holds i + 1: positions are checkable
+    n_windows, window = window_layout(1460, 1024)
+    program = InputProgram(n_windows * 1024, 1460, segments=n_windows, window=window)
+    with torch.no_grad():
+        program.delta.fill_(-7.0)
+    waveform = program(program.place(series))[0]
+    for k, start in enumerate(window_starts(1460, window, n_windows)):
+        frame = waveform[k * 1024 : (k + 1) * 1024]
+        torch.testing.assert_close(frame[:window], series[0, start : start + window], rtol=0, atol=0)
+        assert torch.all(frame[window:] == -7.0)  # the program's half of the frame
+    assert program.mask.mean() == 0.5
+
+
+def test_unplace_inverts_place_for_windows_and_for_copies():
+    values = _series(n=2, length=1460).double()
+    program = InputProgram(5 * 1024, 1460, segments=5, window=512)
+    np.testing.assert_allclose(program.unplace(program.place(values).numpy())[:, 0], values.numpy())
+    copies = InputProgram(256, 20, segments=3, n_channels=2)
+    two_channels = _series(n=2, length=40).double().reshape(2, 2, 20)
+    np.testing.assert_allclose(copies.unplace(copies.place(two_channels).numpy()), two_channels.numpy())
+
+
+def test_resample_windows_keeps_the_series_resolution_and_one_frame_per_window(one_torch_thread):
+    X, y = random_xy(n=12, length=1300)
+    clf = tiny_classifier(resample="windows", max_epochs=1).fit(X, y)
+    n_windows, window = window_layout(1300, 1024)
+    assert clf.model_.source.input_length == n_windows * 1024 == clf.program_.shape[0]
+    assert clf.program_fraction_ == 0.5
+    placed = clf.placed_waveforms(X[:2]).numpy()
+    start = window_starts(1300, window, n_windows)[1]
+    np.testing.assert_allclose(placed[:, 1024 : 1024 + window], X[:2, start : start + window], rtol=1e-6)
+    short = tiny_classifier(resample="windows", max_epochs=1).fit(*random_xy(n=12, length=200))
+    assert short.model_.source.input_length == 1024 and short.mask_.sum() == 1024 - 200  # as "auto"
+
+
+@pytest.mark.parametrize(
+    "overrides, shape, message",
+    [
+        ({"segments": 2}, (12, 1300), "segments=1"),
+        ({"input_length": 4096}, (12, 1300), "input_length=None"),
+        ({}, (12, 2, 1300), "univariate"),
+    ],
+)
+def test_resample_windows_refuses_what_it_cannot_lay_out_with_the_fix(overrides, shape, message):
+    X = np.random.default_rng(0).normal(size=shape)
+    with pytest.raises(ValueError, match=message) as error:
+        tiny_classifier(resample="windows", **overrides).fit(X, random_xy()[1])
+    assert "resample='auto'" in str(error.value)

@@ -103,10 +103,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Copies of the series at identical intervals in the waveform.
     placement : {"start", "centre"}, default="start"
         Where each copy sits inside its segment.
-    resample : None, "fit", "auto" or int, default=None
+    resample : None, "fit", "auto", "windows" or int, default=None
         ``None`` keeps the series as is; ``"fit"`` stretches or shrinks it
         to half its segment; ``"auto"`` keeps it when it takes at most half
-        its segment and shrinks it to half when it is longer; an int is the
+        its segment and shrinks it to half when it is longer; ``"windows"``
+        keeps every series at its own resolution: one longer than half a
+        source frame is cut into half-frame windows overlapping by about
+        half, each in its own frame with the program around it, and the
+        source's outputs are averaged over the frames (CREPE, univariate,
+        one segment; costs one frame per window,
+        :func:`voice2series.program.window_layout`); an int is the
         target length. The program always keeps room: a resampled series
         takes at most half of its segment (until round 2, ``"fit"`` filled
         the whole segment and left the program nothing), and a length that

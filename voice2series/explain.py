@@ -295,8 +295,9 @@ def waveform_to_series(clf, values):
     """Map per-sample waveform values onto the time steps of the original series.
 
     Values at the samples each series copy occupies are averaged over the
-    copies (segments) of a channel, then resampled linearly from the placed
-    length back to the series' length.
+    copies (segments) of a channel, or over the windows covering a sample
+    (:meth:`voice2series.program.InputProgram.unplace`), then resampled
+    linearly from the placed length back to the series' length.
 
     Parameters
     ----------
@@ -309,11 +310,8 @@ def waveform_to_series(clf, values):
     ndarray of shape (n_series, n_channels, n_timepoints)
     """
     program = clf.model_.program
-    values = np.asarray(values, dtype=np.float64)
     length, n_channels = program.series_length, clf.n_channels_
-    copies = np.stack([values[:, o : o + length] for o in program.offsets], axis=1)
-    # Copies run channel 0, 1, ..., n_channels-1, then repeat for each segment.
-    per_channel = copies.reshape(len(values), -1, n_channels, length).mean(axis=1)
+    per_channel = program.unplace(values)
     if length == clf.n_timepoints_:
         return per_channel
     flat = torch.tensor(per_channel.reshape(-1, 1, length))

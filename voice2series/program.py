@@ -34,11 +34,13 @@ __all__ = [
     "resample_series",
     "segment_offsets",
     "series_length_in_waveform",
+    "window_layout",
+    "window_starts",
 ]
 
 PLACEMENTS = ("start", "centre")
 INTERPOLATIONS = ("linear", "sinc")
-RESAMPLE_RULES = ("fit", "auto")
+RESAMPLE_RULES = ("fit", "auto", "windows")
 PROGRAM_INITS = ("zeros", "glorot")
 
 
@@ -114,6 +116,11 @@ def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_chann
     copies = segments * n_channels
     segment = input_length // copies
     longest = max(int(MAX_SERIES_SHARE * segment), 1)
+    if resample == "windows":
+        raise ValueError(
+            "resample='windows' keeps the series' own resolution and spreads it over several source "
+            "frames; its layout comes from window_layout(), not from one length per segment."
+        )
     if resample in RESAMPLE_RULES:
         length = longest if resample == "fit" or n_timepoints > longest else int(n_timepoints)
     else:
@@ -131,6 +138,53 @@ def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_chann
             "input_length."
         )
     return length
+
+
+def window_layout(n_timepoints, frame_length):
+    """Windows of a series kept at its own resolution: ``(n_windows, window)``.
+
+    A series of at most ``MAX_SERIES_SHARE * frame_length`` samples is one
+    window, itself. A longer one is cut into windows of that length (half a
+    source frame) whose starts overlap by about half a window, the last one
+    ending on the series' last sample; each window gets its own source frame,
+    and the program the other half of it.
+
+    Parameters
+    ----------
+    n_timepoints : int
+        Length of the training series.
+    frame_length : int
+        Samples of one source frame.
+
+    Returns
+    -------
+    n_windows, window : int
+
+    Examples
+    --------
+    >>> window_layout(1460, 1024)
+    (5, 512)
+    >>> window_layout(300, 1024)
+    (1, 300)
+    """
+    window = max(int(MAX_SERIES_SHARE * frame_length), 1)
+    if n_timepoints <= window:
+        return 1, int(n_timepoints)
+    hop = max(window // 2, 1)
+    return int(np.ceil((n_timepoints - window) / hop)) + 1, window
+
+
+def window_starts(n_timepoints, window, n_windows):
+    """First sample of each window: evenly spread, the last ending on the last sample.
+
+    Examples
+    --------
+    >>> window_starts(1460, 512, 5)
+    [0, 237, 474, 711, 948]
+    """
+    if n_windows == 1:
+        return [0]
+    return [int(round(k * (n_timepoints - window) / (n_windows - 1))) for k in range(n_windows)]
 
 
 def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):
@@ -270,6 +324,12 @@ class InputProgram(nn.Module):
         ``[-b, b]`` with ``b = glorot_uniform_bound(input_length)`` (the
         official V2S code's Keras ``glorot_uniform`` on a ``(N, 1)`` weight),
         drawn from torch's global generator.
+    window : int, optional
+        Cut the (univariate) series into ``segments`` windows of ``window``
+        samples (:func:`window_starts`) and put window ``k`` into segment
+        ``k``, instead of a copy of the whole series into every segment:
+        a long series at its own resolution, one source frame per window
+        (``resample="windows"``).
 
     Attributes
     ----------
@@ -278,7 +338,11 @@ class InputProgram(nn.Module):
     mask : torch.Tensor of shape (input_length,)
         1 where the program acts, 0 where a series copy sits.
     offsets : list of int
-        First sample of each series copy.
+        First sample of each series copy (or window).
+    copy_length : int
+        Samples each copy occupies: ``series_length``, or ``window``.
+    starts : list of int or None
+        With ``window``: the first series sample of each window.
     mask_net : SampleMaskNet or None
         The sample-specific mask network, when asked for.
     """
@@ -293,17 +357,25 @@ class InputProgram(nn.Module):
         n_channels=1,
         sample_specific_mask=False,
         init="zeros",
+        window=None,
     ):
         super().__init__()
         if init not in PROGRAM_INITS:
             raise ValueError(f"init must be one of {PROGRAM_INITS}, got {init!r}.")
+        if window is not None and n_channels != 1:
+            raise ValueError(
+                f"Windows of a long series are for univariate series; got {n_channels} channels. "
+                "Use resample='auto' for multivariate series."
+            )
         self.input_length = int(input_length)
         self.series_length = int(series_length)
         self.n_channels = int(n_channels)
-        self.offsets = segment_offsets(self.input_length, self.series_length, segments * self.n_channels, placement)
+        self.copy_length = self.series_length if window is None else int(window)
+        self.starts = None if window is None else window_starts(self.series_length, self.copy_length, segments)
+        self.offsets = segment_offsets(self.input_length, self.copy_length, segments * self.n_channels, placement)
         mask = torch.ones(self.input_length)
         for offset in self.offsets:
-            mask[offset : offset + self.series_length] = 0.0
+            mask[offset : offset + self.copy_length] = 0.0
         self.register_buffer("mask", mask)
         self.delta = nn.Parameter(torch.zeros(self.input_length))
         if init == "glorot":
@@ -321,8 +393,44 @@ class InputProgram(nn.Module):
         channels = series[:, None, :] if series.ndim == 2 else series
         waveform = series.new_zeros(series.shape[0], self.input_length)
         for index, offset in enumerate(self.offsets):
-            waveform[:, offset : offset + self.series_length] = channels[:, index % self.n_channels]
+            waveform[:, offset : offset + self.copy_length] = self._copy(channels, index)
         return waveform
+
+    def _copy(self, channels, index):
+        """What copy ``index`` holds: a channel of the series, or its window ``index``."""
+        if self.starts is None:
+            return channels[:, index % self.n_channels]
+        start = self.starts[index]
+        return channels[:, 0, start : start + self.copy_length]
+
+    def unplace(self, values):
+        """Per-sample waveform values back on the placed series' time steps.
+
+        The inverse of :meth:`place` for anything measured per waveform
+        sample (a saliency, a gradient): values at the samples a copy
+        occupies are averaged over the copies of each channel, or, with
+        windows, over the windows covering each series sample.
+
+        Parameters
+        ----------
+        values : ndarray of shape (n, input_length)
+
+        Returns
+        -------
+        ndarray of shape (n, n_channels, series_length)
+        """
+        values = np.asarray(values, dtype=np.float64)
+        copies = [values[:, offset : offset + self.copy_length] for offset in self.offsets]
+        if self.starts is None:
+            # Copies run channel 0, 1, ..., n_channels-1, then repeat for each segment.
+            stacked = np.stack(copies, axis=1).reshape(len(values), -1, self.n_channels, self.series_length)
+            return stacked.mean(axis=1)
+        total = np.zeros((len(values), self.series_length))
+        count = np.zeros(self.series_length)
+        for start, copy in zip(self.starts, copies):
+            total[:, start : start + self.copy_length] += copy
+            count[start : start + self.copy_length] += 1
+        return (total / count)[:, None, :]
 
     def forward(self, placed):
         """Add the masked program to waveforms made by :meth:`place`."""

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
-from .program import InputProgram, series_length_in_waveform
+from .program import InputProgram, series_length_in_waveform, window_layout
 from .sources import AcousticSource, SplitBatch, get_source
 
 __all__ = [
@@ -205,27 +205,33 @@ def build_model(params, series_shape, n_classes, rng):
         changes.
     """
     n_channels, n_timepoints = series_shape
-    options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
-    source = get_source(params["source"], **options).with_readout(params["readout"])
+    if params["resample"] == "windows":
+        source, layout = _windowed_source(params, n_channels, n_timepoints)
+    else:
+        options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
+        source = get_source(params["source"], **options)
+        series_length = series_length_in_waveform(
+            n_timepoints,
+            source.input_length,
+            segments=params["segments"],
+            n_channels=n_channels,
+            resample=params["resample"],
+        )
+        layout = {"series_length": series_length, "segments": params["segments"]}
+    source = source.with_readout(params["readout"])
     if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
         source = copy.deepcopy(source)
     source.unfreeze(params["finetune"])
-    series_length = series_length_in_waveform(
-        n_timepoints,
-        source.input_length,
-        segments=params["segments"],
-        n_channels=n_channels,
-        resample=params["resample"],
-    )
     program = InputProgram(
         source.input_length,
-        series_length,
-        params["segments"],
+        layout["series_length"],
+        layout["segments"],
         params["placement"],
         params["program_dropout"],
         n_channels,
         params["sample_specific_mask"],
         init=params.get("program_init", "zeros"),
+        window=layout.get("window"),
     )
     program.delta.requires_grad_(params["train_program"])
     mapping = make_mapping(
@@ -240,6 +246,46 @@ def build_model(params, series_shape, n_classes, rng):
         reduction=params.get("mapping_reduction", "logits"),
     )
     return ReprogrammedModel(program, source, mapping)
+
+
+def _windowed_source(params, n_channels, n_timepoints):
+    """``resample="windows"``: a source of one frame per window, and the program's layout.
+
+    The series keeps its own resolution; :func:`~voice2series.program.window_layout`
+    cuts it into half-frame windows and the source gets one frame per window
+    (its outputs are pooled over frames as the source pools them).
+    """
+    frame_source = get_source(params["source"])
+    frame_length = getattr(frame_source, "frame_length", None)
+    problems = {
+        "a source that frames long inputs (CREPE)": frame_length is None,
+        "univariate series": n_channels != 1,
+        "segments=1": params["segments"] != 1,
+        "input_length=None (the windows set it)": params["input_length"] is not None,
+    }
+    unmet = [need for need, failed in problems.items() if failed]
+    if unmet:
+        raise ValueError(
+            f"resample='windows' needs {' and '.join(unmet)}; got source={frame_source.name!r}, "
+            f"{n_channels} channel(s), segments={params['segments']}, "
+            f"input_length={params['input_length']}. Use resample='auto' otherwise."
+        )
+    n_windows, window = window_layout(n_timepoints, frame_length)
+    if isinstance(params["source"], AcousticSource):
+        if n_windows * frame_length != frame_source.input_length:
+            raise ValueError(
+                f"resample='windows' needs {n_windows} frames of {frame_length} samples for series "
+                f"of {n_timepoints} samples; the given {frame_source.name!r} instance takes "
+                f"{frame_source.input_length}. Pass the source by name, or build it with "
+                f"input_length={n_windows * frame_length}."
+            )
+        source = frame_source
+    else:
+        source = get_source(params["source"], input_length=n_windows * frame_length)
+    layout = {"series_length": n_timepoints, "segments": n_windows}
+    if n_windows > 1:
+        layout["window"] = window
+    return source, layout
 
 
 def model_on(model, device):
