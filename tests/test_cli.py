@@ -513,3 +513,31 @@ def test_reproduce_command_on_a_generated_archive(tmp_path, capsys):
     assert main([*argv, "--seeds", "3", "--report-only"]) == 0  # fits nothing, rewrites the report
     assert "0 new and 0 resumed" in capsys.readouterr().out
     assert (out / "report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    "target, command",
+    [
+        ("voice2series.cli.run_benchmark", ["bench", "--datasets", "GunPoint"]),
+        ("voice2series.reproduction.run_reproduction", ["reproduce", "--datasets", "GunPoint"]),
+    ],
+)
+@pytest.mark.parametrize(
+    "error, code, line",
+    [
+        (KeyboardInterrupt(), 130, "rerun the same command to continue"),
+        (ValueError("bad option"), 2, "error: bad option"),
+    ],
+)
+def test_resumable_commands_stop_with_one_line_and_the_exit_code(
+    monkeypatch, capsys, tmp_path, target, command, error, code, line
+):
+    def stopped(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(target, stopped)
+    assert main([*command, "--out", str(tmp_path / "out"), "--quiet"]) == code
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1 and line in message
+    if code == 130:
+        assert str(tmp_path / "out" / "results.csv") in message

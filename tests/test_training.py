@@ -264,6 +264,18 @@ def test_sample_specific_mask_trains_end_to_end(small_xy):
 
 
 # ------------------------------------------------------------------ devices
+@pytest.mark.parametrize("score", [predict_logits, source_outputs])
+@pytest.mark.parametrize("training", [True, False])
+def test_scoring_leaves_the_model_in_the_mode_it_found(score, training):
+    source = from_module(nn.Linear(64, 8), sample_rate=8000, input_length=64)
+    model = ReprogrammedModel(
+        InputProgram(64, 16, dropout=0.5), source, make_mapping("linear", 8, 2, np.random.default_rng(0))
+    )
+    model.train(training)
+    score(model, torch.zeros(3, 64), batch_size=2)
+    assert model.training is training and model.program.training is training
+
+
 def test_bad_device_is_named():
     with pytest.raises(ValueError, match="device must be"):
         tiny_classifier(device="gpu", max_epochs=1).fit(*random_xy())

@@ -492,10 +492,11 @@ def _bench_run(args):
     if args.scheduler and args.backend != "dask":
         print("error: --scheduler needs --backend dask.", file=sys.stderr)
         return 2
-    try:
-        if args.plan:
-            return _bench_plan(args)
-        result = run_benchmark(
+    if args.plan:
+        code, stopped = _one_line_errors(lambda: _bench_plan(args))
+        return code if stopped is None else stopped
+    result, stopped = _resumable(
+        lambda: run_benchmark(
             args.datasets,
             args.out,
             methods=args.methods,
@@ -511,18 +512,34 @@ def _bench_run(args):
             resamples=args.resamples,
             backend=args.backend,
             backend_params={"scheduler": args.scheduler} if args.scheduler else None,
-        )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
-            file=sys.stderr,
-        )
-        return 130
+        ),
+        args.out,
+    )
+    if result is None:
+        return stopped
     print(f"{result.n_new} new and {result.n_resumed} resumed rows in {result.csv_path}; report: {result.report_path}")
     return 0
+
+
+def _one_line_errors(job):
+    """``(job(), None)``, or ``(None, 2)`` after printing a ValueError as one line."""
+    try:
+        return job(), None
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None, 2
+
+
+def _resumable(job, out):
+    """Run a job that writes rows to ``out`` and resumes: ``(result, None)``, or
+    ``(None, exit code)`` after one line on why it stopped (a bad option, Ctrl-C)."""
+    try:
+        return _one_line_errors(job)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished rows are in {out}/results.csv; rerun the same command to continue.", file=sys.stderr
+        )
+        return None, 130
 
 
 def _bench_log(args):
@@ -536,8 +553,8 @@ def _reproduce(args):
 
     datasets = None if args.datasets == "paper" else [n.strip() for n in args.datasets.split(",") if n.strip()]
     params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
-    try:
-        result = run_reproduction(
+    result, stopped = _resumable(
+        lambda: run_reproduction(
             datasets,
             args.out,
             seeds=args.seeds,
@@ -547,16 +564,11 @@ def _reproduce(args):
             params=params,
             log=_bench_log(args),
             fit=not args.report_only,
-        )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            f"interrupted: finished rows are in {args.out}/results.csv; rerun the same command to continue.",
-            file=sys.stderr,
-        )
-        return 130
+        ),
+        args.out,
+    )
+    if result is None:
+        return stopped
     print(
         f"{result['n_new']} new and {result['n_resumed']} resumed rows in {result['csv']}; report: {result['report']}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 import warnings
@@ -424,6 +425,8 @@ def resolve_device(device):
 def predict_logits(model, placed, batch_size, pad=True, cache=None):
     """Class scores for pre-placed waveforms, in evaluation mode, without gradients.
 
+    The model's mode (training or evaluation) is the same afterwards.
+
     Every chunk is zero-padded to ``batch_size`` rows: convolution kernels pick
     their algorithm by batch size, so a fixed size makes a series' scores
     independent of which other series are predicted with it. ``pad=False``
@@ -432,9 +435,8 @@ def predict_logits(model, placed, batch_size, pad=True, cache=None):
     :meth:`ReprogrammedModel.series_cache` of ``placed``, lets the source
     reuse the series' first layer.
     """
-    model.eval()
     scores = []
-    with torch.no_grad():
+    with _evaluating(model):
         for index in _chunks(len(placed), batch_size):
             chunk, part = placed[index], _cached_rows(cache, index)
             missing = batch_size - len(chunk) if pad else 0
@@ -452,14 +454,24 @@ def source_outputs(model, placed, batch_size, cache=None):
     In evaluation mode (no program dropout) and without gradients; used to
     calibrate and refresh label mappings. ``cache`` as in :func:`predict_logits`.
     """
-    training = model.training
-    model.eval()
-    with torch.no_grad():
+    with _evaluating(model):
         scores = [
             model.source_scores(placed[index], _cached_rows(cache, index)) for index in _chunks(len(placed), batch_size)
         ]
-    model.train(training)
     return torch.cat(scores)
+
+
+@contextlib.contextmanager
+def _evaluating(model):
+    """Evaluation mode without gradients inside the block; the model's mode is restored after,
+    also on an error (an exhausted query budget), so a caller in the middle of training goes on training."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(training)
 
 
 def _chunks(n_rows, batch_size):
