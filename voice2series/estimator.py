@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
 from .mapping import MAPPING_REDUCTIONS, MAPPINGS
-from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, prepare_series
+from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES
 from .series_input import check_series
 from .sources import AcousticSource, source_names
 from .training import (
@@ -33,6 +33,7 @@ from .training import (
     predict_logits,
     resolve_device,
     train_model,
+    training_options,
     uses_early_stopping,
     validation_split,
 )
@@ -443,7 +444,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                     validation,
                     generator=torch.Generator().manual_seed(int(rng.randint(2**31))),
                     queries=queries,
-                    **self._training_options(),
+                    **training_options(self.get_params()),
                 )
         if not history:
             raise ValueError(
@@ -460,26 +461,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.best_epoch_ = best_epoch
         self.n_queries_ = queries.count
         return self
-
-    def _training_options(self):
-        """Keyword arguments of :func:`~voice2series.training.train_model` from the parameters."""
-        zeroth_order = None
-        if self.training == "black-box":
-            zeroth_order = {"n_directions": self.zo_queries, "smoothing": self.zo_smoothing}
-        return {
-            "learning_rate": self.learning_rate,
-            "weight_decay": self.weight_decay,
-            "lr_schedule": self.lr_schedule,
-            "lr_decay": self.lr_decay,
-            "program_l2": self.program_l2,
-            "label_smoothing": self.label_smoothing,
-            "batch_size": self.batch_size,
-            "max_epochs": self.max_epochs,
-            "n_iter_no_change": self.n_iter_no_change,
-            "verbose": self.verbose,
-            "source_learning_rate": self.finetune_learning_rate,
-            "zeroth_order": zeroth_order,
-        }
 
     def _calibrate(self, model, placed, queries):
         try:
@@ -605,9 +586,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         return self._placed(self.model_, X).cpu()
 
     def _placed(self, model, X):
-        program = model.program
-        series = prepare_series(X, program.series_length, self.interpolation, self.amplitude)
-        return program.place(series.to(program.delta.device))
+        return model.program.place_series(X, self.interpolation, self.amplitude)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (softmax of the class scores).

@@ -396,6 +396,14 @@ class InputProgram(nn.Module):
             waveform[:, offset : offset + self.copy_length] = self._copy(channels, index)
         return waveform
 
+    def place_series(self, X, interpolation="linear", amplitude=1.0):
+        """Checked series ``(n, n_channels, n_timepoints)`` → placed waveforms on ``delta``'s device.
+
+        :func:`prepare_series` to ``series_length``, then :meth:`place`.
+        """
+        series = prepare_series(X, self.series_length, interpolation, amplitude)
+        return self.place(series.to(self.delta.device))
+
     def _copy(self, channels, index):
         """What copy ``index`` holds: a channel of the series, or its window ``index``."""
         if self.starts is None:

@@ -37,9 +37,15 @@ from sklearn.utils import check_random_state
 from .archive import load_dataset
 from .benchmark import _read_table
 from .presets import PAPER_DIFFERENCES, make_preset
-from .program import prepare_series
 from .series_input import check_series
-from .training import build_model, calibrate_mapping, resolve_device, train_model, uses_early_stopping
+from .training import (
+    build_model,
+    calibrate_mapping,
+    resolve_device,
+    train_model,
+    training_options,
+    uses_early_stopping,
+)
 
 __all__ = [
     "COLUMNS",
@@ -205,10 +211,7 @@ def fit_with_test_curve(clf, X_train, y_train, X_test, y_test):
         torch.manual_seed(int(rng.randint(2**31)))
         model = build_model(params, X.shape[1:], len(encoder.classes_), rng).to(device)
         placed, placed_test = (
-            model.program.place(
-                prepare_series(data, model.program.series_length, clf.interpolation, clf.amplitude).to(device)
-            )
-            for data in (X, X_eval)
+            model.program.place_series(data, clf.interpolation, clf.amplitude) for data in (X, X_eval)
         )
         targets = torch.as_tensor(encoder.transform(y), device=device)
         test_targets = torch.as_tensor(encoder.transform(np.asarray(y_test)), device=device)
@@ -217,18 +220,9 @@ def fit_with_test_curve(clf, X_train, y_train, X_test, y_test):
             model,
             (placed, targets),
             (placed_test, test_targets),  # scored after each epoch, never trained on
-            learning_rate=clf.learning_rate,
-            weight_decay=clf.weight_decay,
-            lr_schedule=clf.lr_schedule,
-            lr_decay=clf.lr_decay,
-            program_l2=clf.program_l2,
-            label_smoothing=clf.label_smoothing,
-            batch_size=clf.batch_size,
-            max_epochs=clf.max_epochs,
-            n_iter_no_change=clf.max_epochs + 1,  # never stop early (official patience: 500)
-            source_learning_rate=clf.finetune_learning_rate,
             generator=torch.Generator().manual_seed(int(rng.randint(2**31))),
-            verbose=clf.verbose,
+            # Never stop early (official patience: 500).
+            **{**training_options(params), "n_iter_no_change": clf.max_epochs + 1},
         )
     curve = [record["val_accuracy"] for record in history]
     return {

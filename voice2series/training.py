@@ -35,6 +35,7 @@ __all__ = [
     "resolve_device",
     "source_outputs",
     "train_model",
+    "training_options",
     "uses_early_stopping",
     "validation_split",
 ]
@@ -497,6 +498,37 @@ def _evaluate(model, placed, targets, batch_size, cache=None):
 def _is_better(score, best):
     """Higher validation accuracy wins; equal accuracy is broken by lower loss."""
     return best is None or (score[0], -score[1]) > (best[0], -best[1])
+
+
+def training_options(params):
+    """Keyword arguments of :func:`train_model` from :class:`~voice2series.V2SClassifier` parameters.
+
+    Parameters
+    ----------
+    params : dict
+        ``get_params()`` of the estimator.
+
+    Returns
+    -------
+    dict
+    """
+    zeroth_order = None
+    if params["training"] == "black-box":
+        zeroth_order = {"n_directions": params["zo_queries"], "smoothing": params["zo_smoothing"]}
+    return {
+        "learning_rate": params["learning_rate"],
+        "weight_decay": params["weight_decay"],
+        "lr_schedule": params["lr_schedule"],
+        "lr_decay": params["lr_decay"],
+        "program_l2": params["program_l2"],
+        "label_smoothing": params["label_smoothing"],
+        "batch_size": params["batch_size"],
+        "max_epochs": params["max_epochs"],
+        "n_iter_no_change": params["n_iter_no_change"],
+        "verbose": params["verbose"],
+        "source_learning_rate": params["finetune_learning_rate"],
+        "zeroth_order": zeroth_order,
+    }
 
 
 def train_model(
