@@ -316,3 +316,13 @@ def test_resample_windows_refuses_what_it_cannot_lay_out_with_the_fix(overrides,
     with pytest.raises(ValueError, match=message) as error:
         tiny_classifier(resample="windows", **overrides).fit(X, random_xy()[1])
     assert "resample='auto'" in str(error.value)
+
+
+def test_a_program_pickled_before_windows_existed_still_places_series():
+    program = InputProgram(64, 16, segments=2)
+    state = program.__dict__.copy()
+    del state["copy_length"], state["starts"]  # what an older version pickled
+    restored = InputProgram.__new__(InputProgram)
+    restored.__setstate__(state)
+    series = _series(length=16)
+    torch.testing.assert_close(restored.place(series), program.place(series))

@@ -385,6 +385,12 @@ class InputProgram(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.mask_net = SampleMaskNet() if sample_specific_mask else None
 
+    def __setstate__(self, state):
+        # Programs pickled before windows existed hold whole-series copies only.
+        state.setdefault("copy_length", state["series_length"])
+        state.setdefault("starts", None)
+        super().__setstate__(state)
+
     def place(self, series):
         """Zero-padded waveforms holding the series copies, ``(n, input_length)``.
 
