@@ -61,7 +61,7 @@ def test_train_model_keeps_the_best_validation_epoch_and_stops_after_patience():
     X, y = random_xy(n=40, length=16)
     placed, targets = program.place(torch.tensor(X, dtype=torch.float32)), torch.as_tensor(y)
     train, validation = (placed[:30], targets[:30]), (placed[30:], targets[30:])
-    calibrate_mapping(model, train[0], 8)
+    calibrate_mapping(model, train, 8)
     history, best_epoch = train_model(
         model,
         train,

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
-from .mapping import MAPPING_REDUCTIONS, MAPPINGS
+from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
 from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES
 from .series_input import check_series
 from .sources import AcousticSource, source_names
@@ -89,6 +89,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         statistics side by side. ``"inner"`` and ``"both"`` go beyond the
         paper's output-only mapping; they need ``mapping="linear"`` and a
         source that exposes its inner layers (CREPE).
+    head_init : {"random", "logistic"}, default="random"
+        How the linear head starts. ``"random"``: uniform weights.
+        ``"logistic"``: an L2 logistic regression of the training series'
+        source outputs through the initial program (the head's probe,
+        penalty chosen by cross-validation on the training series), which
+        training then refines together with the program. Needs
+        ``mapping="linear"``.
     outputs_per_class : int, optional
         Source outputs per class for the many-to-one mappings; default
         ``n_outputs // n_classes`` for random/sequential, 1 for flm/ilm.
@@ -268,6 +275,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
         "readout": [StrOptions(set(READOUTS))],
+        "head_init": [StrOptions(set(HEAD_INITS))],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
         "segments": [Interval(Integral, 1, None, closed="left")],
@@ -311,6 +319,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         input_length=None,
         mapping="linear",
         readout="logits",
+        head_init="random",
         outputs_per_class=None,
         mapping_reduction="logits",
         segments=1,
@@ -350,6 +359,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.input_length = input_length
         self.mapping = mapping
         self.readout = readout
+        self.head_init = head_init
         self.outputs_per_class = outputs_per_class
         self.mapping_reduction = mapping_reduction
         self.segments = segments
@@ -437,7 +447,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
-                self._calibrate(model, train[0], queries)
+                self._calibrate(model, train, queries, rng)
                 history, best_epoch = train_model(
                     model,
                     train,
@@ -462,12 +472,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.n_queries_ = queries.count
         return self
 
-    def _calibrate(self, model, placed, queries):
+    def _calibrate(self, model, train, queries, rng):
         try:
-            calibrate_mapping(model, placed, self.batch_size)
+            calibrate_mapping(model, train, self.batch_size, self.head_init, rng)
         except QueryBudgetExhausted as error:
             raise ValueError(
-                f"{error} Calibrating the linear head alone needs {len(placed)} queries (one per "
+                f"{error} Calibrating the linear head alone needs {len(train[0])} queries (one per "
                 "training series); raise query_budget."
             ) from error
 
@@ -484,6 +494,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"readout={self.readout!r} gives the source's inner statistics, which have no "
                 f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
                 "mapping='linear' with it, or readout='logits'."
+            )
+        if self.head_init != "random" and self.mapping != "linear":
+            raise ValueError(
+                f"head_init={self.head_init!r} starts a linear head; mapping={self.mapping!r} has none. "
+                "Use mapping='linear' with it, or head_init='random'."
             )
         if self.readout == "inner" and self.finetune == "last":
             raise ValueError(

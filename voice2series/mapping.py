@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from torch import nn
 
 __all__ = [
+    "HEAD_INITS",
     "MAPPINGS",
     "MAPPING_REDUCTIONS",
     "BayesianMapping",
@@ -25,6 +28,11 @@ MAPPINGS = ("random", "sequential", "linear", "flm", "ilm", "blm", "blm++")
 MAPPING_REDUCTIONS = ("logits", "probabilities")
 # Mappings recomputed from the training data by ``refresh`` during training.
 REFRESHED = ("flm", "ilm", "blm", "blm++")
+# How the linear head starts: random weights, or a logistic regression fitted
+# to the training series seen through the initial program.
+HEAD_INITS = ("random", "logistic")
+# Inverse L2 penalties the logistic start chooses from by cross-validation.
+LOGISTIC_CS = np.logspace(-3, 2, 6)
 
 
 class ManyToOneMapping(nn.Module):
@@ -118,12 +126,62 @@ class LinearMapping(nn.Linear):
                 floor[members] = 0.1 * float(source_scores[:, members].std()) + 1e-6
         self.scale.copy_(source_scores.std(dim=0).clamp_min(floor))
 
+    def fit_logistic(self, source_scores, targets, random_state=None):
+        """Start the head at an L2 logistic regression of the standardised scores.
+
+        The penalty is chosen from :data:`LOGISTIC_CS` by stratified k-fold
+        cross-validation on these series (``k`` = 5, or the size of the
+        smallest class when it is smaller; log loss decides). With fewer than
+        two series in some class there is nothing to cross-validate, and
+        ``C = 1`` is used. Call :meth:`calibrate` first: the regression sees
+        the scores as the head does.
+
+        Parameters
+        ----------
+        source_scores : torch.Tensor of shape (n_series, in_features)
+            Source outputs of the training series through the initial program.
+        targets : torch.Tensor of int, shape (n_series,)
+            Their classes, ``0 .. out_features - 1``.
+        random_state : int, optional
+            Shuffles the cross-validation folds.
+        """
+        features = ((source_scores - self.shift) / self.scale).detach().cpu().double().numpy()
+        labels = targets.detach().cpu().numpy()
+        smallest = np.bincount(labels, minlength=self.out_features)[np.unique(labels)].min()
+        model = LogisticRegression(C=1.0, max_iter=2000)
+        if smallest >= 2:
+            folds = StratifiedKFold(min(5, int(smallest)), shuffle=True, random_state=random_state)
+            model = GridSearchCV(model, {"C": LOGISTIC_CS}, scoring="neg_log_loss", cv=folds).fit(features, labels)
+            model = model.best_estimator_
+        else:
+            model.fit(features, labels)
+        weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, self.out_features)
+        with torch.no_grad():
+            self.weight.copy_(torch.as_tensor(weight, dtype=self.weight.dtype))
+            self.bias.copy_(torch.as_tensor(bias, dtype=self.bias.dtype))
+
     def forward(self, source_scores):
         return super().forward((source_scores - self.shift) / self.scale)
 
     def matrix(self, n_source):
         """The head's ``(n_classes, n_source)`` weight matrix."""
         return self.weight.detach().cpu().numpy().astype(np.float64)
+
+
+def _class_rows(coef, intercept, classes, n_classes):
+    """A fitted logistic regression as one weight row and bias per class.
+
+    A binary regression has one row ``w`` (the log-odds of the second class);
+    rows ``-w/2`` and ``w/2`` give the same softmax. A class absent from the
+    fitted data gets zero weights and a bias below every other, so it is never
+    predicted until training reaches it.
+    """
+    if len(classes) == 2:
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+    weight = np.zeros((n_classes, coef.shape[1]))
+    bias = np.full(n_classes, intercept.min() - 10.0)
+    weight[classes], bias[classes] = coef, intercept
+    return weight, bias
 
 
 def frequency_counts(source_scores, targets, n_classes):

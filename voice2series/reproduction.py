@@ -215,7 +215,7 @@ def fit_with_test_curve(clf, X_train, y_train, X_test, y_test):
         )
         targets = torch.as_tensor(encoder.transform(y), device=device)
         test_targets = torch.as_tensor(encoder.transform(np.asarray(y_test)), device=device)
-        calibrate_mapping(model, placed, clf.batch_size)
+        calibrate_mapping(model, (placed, targets), clf.batch_size, clf.head_init, rng)
         history, _ = train_model(
             model,
             (placed, targets),

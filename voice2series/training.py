@@ -348,11 +348,31 @@ def validation_split(placed, targets, validation_fraction, rng):
     return (placed[train_index], targets[train_index]), (placed[validation_index], targets[validation_index])
 
 
-def calibrate_mapping(model, placed, batch_size):
-    """Let a mapping that standardises its input (the linear head) see the training data once."""
-    if hasattr(model.mapping, "calibrate"):
-        groups = getattr(model.source, "output_groups", None)
-        model.mapping.calibrate(source_outputs(model, placed, batch_size), groups)
+def calibrate_mapping(model, train, batch_size, head_init="random", rng=None):
+    """Let a mapping that standardises its input (the linear head) see the training data once.
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+    train : tuple of (torch.Tensor, torch.Tensor)
+        Placed training waveforms and their integer targets.
+    batch_size : int
+    head_init : {"random", "logistic"}, default="random"
+        ``"logistic"`` also starts the linear head at a logistic regression
+        of the same outputs (:meth:`~voice2series.mapping.LinearMapping.fit_logistic`).
+    rng : numpy.random.RandomState, optional
+        Draws the seed of the folds that choose the logistic regression's
+        penalty (drawn only for ``"logistic"``, so a random start takes the
+        same draws as before the option existed).
+    """
+    if not hasattr(model.mapping, "calibrate"):
+        return
+    placed, targets = train
+    scores = source_outputs(model, placed, batch_size)
+    model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
+    if head_init == "logistic":
+        seed = None if rng is None else int(rng.randint(2**31))
+        model.mapping.fit_logistic(scores, targets, seed)
 
 
 class SeriesCache:
