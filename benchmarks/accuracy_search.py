@@ -147,12 +147,12 @@ def run_fold(config, dataset, fold, cv_seed, n_folds):
     models = [
         V2SClassifier(
             random_state=fold if len(members) == 1 else fold * 100 + i,
-            **_estimator_params(X.shape[-1], {**params, **member}),
-        ).fit(X[train], y[train])
+            **_estimator_params({**params, **member}),
+        ).fit(_rows(X, train), y[train])
         for i, member in enumerate(members)
     ]
     fit_seconds = time.perf_counter() - started
-    probabilities = np.mean([model.predict_proba(X[validation]) for model in models], axis=0)
+    probabilities = np.mean([model.predict_proba(_rows(X, validation)) for model in models], axis=0)
     accuracy = np.mean(models[0].classes_[probabilities.argmax(axis=1)] == y[validation])
     return {
         "config": config,
@@ -166,7 +166,12 @@ def run_fold(config, dataset, fold, cv_seed, n_folds):
     }
 
 
-def _estimator_params(length, params):
+def _rows(X, index):
+    """Series ``index`` of an array, or of a list of variable-length series (PLAID, PickupGestureWiimoteZ)."""
+    return [X[i] for i in index] if isinstance(X, list) else X[index]
+
+
+def _estimator_params(params):
     """V2SClassifier parameters of one model: the bench's resample="auto", CrepeSource options."""
     params = {"resample": "auto", **{k: v for k, v in params.items() if k not in ("ensemble", "members")}}
     if "crepe" in params:

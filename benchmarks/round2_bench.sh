@@ -1,6 +1,7 @@
 #!/bin/bash
-cd /work/wt-accuracy2
-export PYTHONPATH=/work/wt-accuracy2
+# Run from anywhere: the repository root is this script's parent folder.
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD"
 OUT=benchmarks/results/bench_offline_round2
 B="python cli.py bench --datasets offline --methods v2s,minirocket,1nn-euclidean,1nn-dtw --out $OUT --no-download --n-jobs 2 --quiet"
 echo "== default seed 0 $(date)"; $B --seeds 1

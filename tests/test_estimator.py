@@ -189,6 +189,7 @@ def test_estimator_has_no_test_selection_option():
         ({"source": "api"}, "reprogram it with training='black-box'"),
         ({"source": "identity", "finetune": "last"}, "has none to train"),
         ({"training": "grey-box"}, "training"),
+        ({"head_init": "logistic", "mapping": "random"}, "starts a linear head"),
     ],
 )
 def test_bad_variant_combinations_are_refused_clearly(small_xy, params, message):

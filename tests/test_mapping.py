@@ -4,8 +4,10 @@ Bayesian (blm/blm++) mappings, and their capacity errors."""
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
 
 from voice2series.mapping import (
+    LOGISTIC_CS,
     BayesianMapping,
     FrequencyMapping,
     LinearMapping,
@@ -178,3 +180,46 @@ def test_reduction_reaches_sequential_and_frequency_mappings_and_is_refused_else
             make_mapping(kind, 37, 2, _rng(), reduction="probabilities")
     with pytest.raises(ValueError, match="reduction"):
         make_mapping("random", 37, 2, _rng(), reduction="mean")
+
+
+def _standardised_head(scores, n_classes):
+    head = make_mapping("linear", scores.shape[1], n_classes, _rng())
+    head.calibrate(scores)
+    return head
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_start_gives_the_regressions_probabilities(n_classes):
+    generator = torch.Generator().manual_seed(0)
+    targets = torch.arange(n_classes).repeat(10)
+    # Outputs far from zero on different scales, as CREPE's are: the head must
+    # regress on what it reads after standardising.
+    scores = 5.0 + 3.0 * torch.randn(len(targets), 6, generator=generator)
+    scores[:, 0] += 2.0 * targets
+    head = _standardised_head(scores, n_classes)
+    head.fit_logistic(scores, targets, random_state=0)
+    standardised = ((scores - head.shift) / head.scale).double().numpy()
+    matches = [
+        c for c in LOGISTIC_CS if np.allclose(_probabilities(head, scores), _fit(c, standardised, targets), atol=1e-4)
+    ]
+    assert len(matches) == 1, "the head should be one logistic regression on the outputs it reads"
+
+
+def _fit(c, features, targets):
+    return LogisticRegression(C=c, max_iter=2000).fit(features, targets.numpy()).predict_proba(features)
+
+
+def _probabilities(head, scores):
+    with torch.no_grad():
+        return torch.softmax(head(scores), dim=1).double().numpy()
+
+
+def test_logistic_start_never_predicts_a_class_absent_from_its_data():
+    targets = torch.tensor([0, 1, 0, 1, 0, 1])
+    scores = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    head = _standardised_head(scores, 3)
+    head.fit_logistic(scores, targets)
+    with torch.no_grad():
+        predicted = head(torch.randn(50, 4, generator=torch.Generator().manual_seed(2))).argmax(dim=1)
+    assert set(predicted.tolist()) <= {0, 1}
+    assert torch.all(head.weight[2] == 0)

@@ -303,6 +303,16 @@ def test_resample_windows_keeps_the_series_resolution_and_one_frame_per_window(o
     assert short.model_.source.input_length == 1024 and short.mask_.sum() == 1024 - 200  # as "auto"
 
 
+def test_resample_windows_places_a_series_that_fits_as_auto_whatever_the_layout(one_torch_thread):
+    X = np.random.default_rng(0).normal(size=(12, 2, 200))
+    y = random_xy()[1]
+    for params in ({"segments": 2}, {"input_length": 2048}, {}):
+        windows = tiny_classifier(resample="windows", max_epochs=1, **params).fit(X, y)
+        auto = tiny_classifier(resample="auto", max_epochs=1, **params).fit(X, y)
+        np.testing.assert_array_equal(windows.mask_, auto.mask_)
+        assert windows.model_.source.input_length == auto.model_.source.input_length
+
+
 @pytest.mark.parametrize(
     "overrides, shape, message",
     [

@@ -612,3 +612,23 @@ def test_the_estimator_fits_on_the_amortised_path_and_lands_close_to_the_plain_o
     assert (delta - reference).norm() < 1e-2 * reference.norm()
     np.testing.assert_allclose(amortised.predict_proba(X), plain.predict_proba(X), atol=1e-2)
     assert amortised.n_queries_ == plain.n_queries_
+
+
+# ------------------------------------------------------------ head start
+def test_the_logistic_start_fits_the_head_and_alone_draws_from_the_rng():
+    torch.manual_seed(0)
+    source = from_module(nn.Linear(64, 8), sample_rate=8000, input_length=64)
+    program = InputProgram(64, 16)
+    X, y = random_xy(n=40, length=16)
+    X[y == 1] += 3.0  # separable through the random linear source
+    train = program.place(torch.tensor(X, dtype=torch.float32)), torch.as_tensor(y)
+    accuracies, draws = {}, {}
+    for head_init in ("random", "logistic"):
+        model = ReprogrammedModel(program, source, make_mapping("linear", 8, 2, np.random.default_rng(0)))
+        rng = np.random.RandomState(0)
+        calibrate_mapping(model, train, 8, head_init, rng)
+        accuracies[head_init] = (predict_logits(model, train[0], 8).argmax(dim=1) == train[1]).float().mean().item()
+        draws[head_init] = rng.randint(2**31)
+    assert accuracies["logistic"] == 1.0 > accuracies["random"], accuracies
+    # A random start takes no draw, so fits made before head_init existed are unchanged.
+    assert draws["random"] == np.random.RandomState(0).randint(2**31) != draws["logistic"]

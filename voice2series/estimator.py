@@ -120,8 +120,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         half, each in its own frame with the program around it, and the
         source's outputs are averaged over the frames (CREPE, univariate,
         one segment; costs one frame per window,
-        :func:`voice2series.program.window_layout`); an int is the
-        target length. The program always keeps room: a resampled series
+        :func:`voice2series.program.window_layout`); a series that fits in
+        half a frame is placed as with ``"auto"``; an int is the target
+        length. The program always keeps room: a resampled series
         takes at most half of its segment (until round 2, ``"fit"`` filled
         the whole segment and left the program nothing), and a length that
         leaves the program less than a quarter of the waveform is refused

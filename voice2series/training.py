@@ -207,8 +207,9 @@ def build_model(params, series_shape, n_classes, rng):
         changes.
     """
     n_channels, n_timepoints = series_shape
-    if params["resample"] == "windows":
-        source, layout = _windowed_source(params, n_channels, n_timepoints)
+    windowed = _windowed_source(params, n_channels, n_timepoints) if params["resample"] == "windows" else None
+    if windowed is not None:
+        source, layout = windowed
     else:
         options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
         source = get_source(params["source"], **options)
@@ -217,7 +218,8 @@ def build_model(params, series_shape, n_classes, rng):
             source.input_length,
             segments=params["segments"],
             n_channels=n_channels,
-            resample=params["resample"],
+            # "windows" places a series that fits in half a frame as "auto" does.
+            resample="auto" if params["resample"] == "windows" else params["resample"],
         )
         layout = {"series_length": series_length, "segments": params["segments"]}
     source = source.with_readout(params["readout"])
@@ -255,10 +257,15 @@ def _windowed_source(params, n_channels, n_timepoints):
 
     The series keeps its own resolution; :func:`~voice2series.program.window_layout`
     cuts it into half-frame windows and the source gets one frame per window
-    (its outputs are pooled over frames as the source pools them).
+    (its outputs are pooled over frames as the source pools them). None when
+    the series fits in half a frame (half the input of a source without
+    frames): it is placed as with ``"auto"``, whatever the channels, segments
+    and input length.
     """
     frame_source = get_source(params["source"])
     frame_length = getattr(frame_source, "frame_length", None)
+    if n_timepoints <= (frame_length or frame_source.input_length) // 2:
+        return None
     problems = {
         "a source that frames long inputs (CREPE)": frame_length is None,
         "univariate series": n_channels != 1,
