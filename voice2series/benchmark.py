@@ -461,9 +461,8 @@ def run_benchmark(
     seeds : int, default=1
         Seeds ``0 .. seeds-1`` for the stochastic methods.
     v2s_params : dict, optional
-        :class:`~voice2series.V2SClassifier` parameters; ``resample`` defaults
-        to ``"auto"`` (shrink only series longer than the source input; see
-        :func:`voice2series.program.series_length_in_waveform`).
+        :class:`~voice2series.V2SClassifier` parameters (unset: the
+        estimator's defaults).
     n_jobs : int, default=1
         Parallel work units; ``-1`` for one per core. Each local worker gets
         ``cores // n_jobs`` threads (on a Dask cluster: its worker's ``nthreads``).
@@ -500,7 +499,7 @@ def run_benchmark(
         raise ValueError(f"resamples must be at least 1 (1: the official split only), got {resamples}.")
     if backend not in ("none", "loky", "dask"):
         raise ValueError(f"Unknown backend {backend!r}; use one of ['loky', 'dask', 'none'].")
-    v2s_params = {"resample": "auto", **(v2s_params or {})}
+    v2s_params = dict(v2s_params or {})
     names = expand_datasets(datasets)
     out = Path(out)
     data = _load_all(names, ucr_root, download, download_timeout, skip_missing, log)

@@ -317,10 +317,7 @@ def _add_bench_parser(commands):
     add_estimator_options(model, V2SClassifier)
 
 
-_ESTIMATOR_GROUP = (
-    "V2SClassifier parameters (unset: the estimator's defaults, except the bench's resample='auto'; "
-    "docs/variants.md, docs/accuracy.md)"
-)
+_ESTIMATOR_GROUP = "V2SClassifier parameters (unset: the estimator's defaults; docs/variants.md, docs/accuracy.md)"
 _PRESET_HELP = "a named configuration of voice2series.presets (other options apply on top)"
 
 

@@ -79,8 +79,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Bayesian-guided probabilistic mapping, recomputed every
         ``mapping_update_every`` epochs (Cai et al. 2024); see
         ``docs/variants.md``.
-    readout : {"logits", "inner", "both"}, default="logits"
-        What of the frozen source the mapping reads. ``"logits"``: its
+    readout : {"auto", "logits", "inner", "both"}, default="auto"
+        What of the frozen source the mapping reads. ``"auto"``: ``"inner"``
+        for the linear head on a source with inner layers (CREPE), else
+        ``"logits"`` (:func:`voice2series.training.resolve_readout`; the
+        round-3 choice by cross-validation, docs/accuracy.md). ``"logits"``: its
         outputs (the paper's setting). ``"inner"``: per-channel statistics
         (mean, max, smooth share of positive values) of every inner block's
         pre-activation output, pooled over time
@@ -111,7 +114,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Copies of the series at identical intervals in the waveform.
     placement : {"start", "centre"}, default="start"
         Where each copy sits inside its segment.
-    resample : None, "fit", "auto", "windows" or int, default=None
+    resample : None, "fit", "auto", "windows" or int, default="windows"
         ``None`` keeps the series as is; ``"fit"`` stretches or shrinks it
         to half its segment; ``"auto"`` keeps it when it takes at most half
         its segment and shrinks it to half when it is longer; ``"windows"``
@@ -251,6 +254,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     program_fraction_ : float
         Share of the waveform's samples where the program acts (mean of
         ``mask_``); at least 0.25 by construction.
+    readout_ : {"logits", "inner", "both"}
+        What the mapping reads (``readout="auto"`` resolved).
     mapping_ : ndarray of shape (n_classes, n_source_outputs)
         Weight of each source output in each class score.
     history_ : list of dict
@@ -319,13 +324,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         *,
         input_length=None,
         mapping="linear",
-        readout="logits",
+        readout="auto",
         head_init="random",
         outputs_per_class=None,
         mapping_reduction="logits",
         segments=1,
         placement="start",
-        resample=None,
+        resample="windows",
         interpolation="linear",
         amplitude=1.0,
         program_dropout=0.0,
@@ -490,7 +495,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"train_program=False leaves nothing to train with mapping={self.mapping!r}; use "
                 "mapping='linear' (a head on the source outputs) or a finetune scope."
             )
-        if self.readout != "logits" and self.mapping != "linear":
+        if self.readout in ("inner", "both") and self.mapping != "linear":
             raise ValueError(
                 f"readout={self.readout!r} gives the source's inner statistics, which have no "
                 f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
@@ -546,6 +551,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def program_fraction_(self):
         """Share of waveform samples where the program acts (the mean of ``mask_``)."""
         return float(self.mask_.mean())
+
+    @property
+    def readout_(self):
+        """What the mapping reads: ``readout`` with ``"auto"`` resolved."""
+        return getattr(self.model_.source, "readout", "logits")
 
     @property
     def mapping_(self) -> np.ndarray:

@@ -3,9 +3,10 @@
 Each preset is a recipe of :class:`~voice2series.V2SClassifier` parameters,
 or of ensemble members, whose cost and measured accuracy are documented:
 
-- ``"default"``: ``V2SClassifier()`` (CREPE-tiny, linear head, 100 epochs).
-- ``"ensemble"``: soft voting over 5 default models that differ in their seed
-  (5x the fit time).
+- ``"default"``: ``V2SClassifier()`` (CREPE-tiny, linear head on its inner
+  statistics, long series in windows at their own resolution, 100 epochs).
+- ``"ensemble"``: soft voting over 5 models of round 1's default (CREPE's
+  logits, long series shrunk) that differ in their seed (5x the fit time).
 - ``"crepe-speech"``: soft voting over two sources, a CREPE-tiny model (50
   epochs) and the speech-embedding model with the series repeated 20 times
   (30 epochs); about 1.6x the default's fit time on GunPoint
@@ -83,13 +84,16 @@ PAPER_DIFFERENCES = (
 
 # name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
 # with these parameters) or a list of ensemble member parameters.
+ROUND1_DEFAULT = {"readout": "logits", "resample": "auto"}
 PRESETS = {
     "default": None,
     "paper": PAPER_PARAMS,
-    "ensemble": [{}] * 5,
+    # Presets keep the configuration they were measured with: round 1's
+    # default read CREPE's logits and shrank long series ("auto").
+    "ensemble": [ROUND1_DEFAULT] * 5,
     "crepe-speech": [
         # The epochs it was benchmarked with (docs/accuracy.md).
-        {"max_epochs": 50},
+        {**ROUND1_DEFAULT, "max_epochs": 50},
         # A 16000-sample input: repeat the series so the model hears it, and
         # shrink only series too long for 20 copies.
         {"source": "speech-embedding", "segments": 20, "resample": "auto", "max_epochs": 30},

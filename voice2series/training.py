@@ -45,7 +45,7 @@ LR_SCHEDULES = ("constant", "cosine", "inverse-time")
 TRAININGS = ("white-box", "black-box")
 FINETUNES = ("none", "last", "all")
 # What of the source the mapping reads (AcousticSource.with_readout).
-READOUTS = ("logits", "inner", "both")
+READOUTS = ("auto", "logits", "inner", "both")
 # With fewer training series, early_stopping="auto" trains on all of them.
 AUTO_EARLY_STOPPING_MIN_SERIES = 200
 
@@ -222,7 +222,7 @@ def build_model(params, series_shape, n_classes, rng):
             resample="auto" if params["resample"] == "windows" else params["resample"],
         )
         layout = {"series_length": series_length, "segments": params["segments"]}
-    source = source.with_readout(params["readout"])
+    source = source.with_readout(resolve_readout(params, source))
     if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
         source = copy.deepcopy(source)
     source.unfreeze(params["finetune"])
@@ -295,6 +295,30 @@ def _windowed_source(params, n_channels, n_timepoints):
     if n_windows > 1:
         layout["window"] = window
     return source, layout
+
+
+def resolve_readout(params, source):
+    """The readout a model gets: ``params["readout"]``, with ``"auto"`` decided here.
+
+    ``"auto"`` is ``"inner"`` for a linear head on a source that exposes its
+    inner layers (unless ``finetune="last"`` tunes the output layer the inner
+    readout skips), and ``"logits"`` otherwise: the many-to-one mappings
+    assign the source's output classes, which only the logits have.
+
+    Parameters
+    ----------
+    params : dict
+        :class:`~voice2series.V2SClassifier` parameters.
+    source : AcousticSource
+
+    Returns
+    -------
+    {"logits", "inner", "both"}
+    """
+    if params["readout"] != "auto":
+        return params["readout"]
+    reads_inner = params["mapping"] == "linear" and params["finetune"] != "last" and "inner" in source.readouts
+    return "inner" if reads_inner else "logits"
 
 
 def model_on(model, device):
