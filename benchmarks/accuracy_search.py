@@ -133,6 +133,14 @@ CONFIGS = {
         "head_init": "logistic",
         "train_program": False,
     },
+    # Why the program of the round-3 default adds nothing on the test run's
+    # seed 0 (docs/accuracy.md): it hurts where the program owns most of the
+    # waveform (ItalyPowerDemand, 24 samples in 1024) or many frames (ACSF1,
+    # PLAID). A slower program (amplitude 10: Adam's program step / 10 while
+    # the head keeps its own), a penalty on it, and the readout's delta = 0 twin
+    # (r2-windows-inner-d0 above).
+    "r3-windows-inner-amp10": {"max_epochs": 30, "resample": "windows", "readout": "inner", "amplitude": 10.0},
+    "r3-windows-inner-l2": {"max_epochs": 30, "resample": "windows", "readout": "inner", "program_l2": 0.05},
 }
 
 
