@@ -52,7 +52,9 @@ def test_fitted_attributes_describe_the_model(fitted, small_xy):
     assert fitted.program_.shape == fitted.mask_.shape == (1024,)
     assert np.all(fitted.program_[fitted.mask_ == 0] == 0)
     assert np.any(fitted.program_ != 0)
-    assert fitted.mapping_.shape == (3, 360)
+    # The default reads CREPE-tiny's inner statistics (816), not its 360 logits.
+    assert fitted.readout_ == "inner"
+    assert fitted.mapping_.shape == (3, 816)
     # 24 series: early_stopping="auto" holds out nothing, so every epoch runs and the last is kept.
     assert fitted.best_epoch_ == len(fitted.history_) == fitted.max_epochs
     assert all(h["val_loss"] is None and h["val_accuracy"] is None for h in fitted.history_)
@@ -279,6 +281,22 @@ def test_inner_readout_trains_the_program_and_survives_save_and_pickle(small_xy,
     np.testing.assert_allclose(
         pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X), rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    "params, readout",
+    [
+        ({}, "inner"),
+        ({"mapping": "random"}, "logits"),
+        ({"finetune": "last"}, "logits"),
+        ({"source": "identity"}, "logits"),
+        ({"readout": "both"}, "both"),
+    ],
+)
+def test_readout_auto_reads_the_inner_layers_only_where_a_linear_head_can(small_xy, params, readout):
+    if params.get("source") == "identity":
+        params = {"source": from_module(nn.Identity(), sample_rate=16000, input_length=64)}
+    assert tiny_classifier(max_epochs=1, **params).fit(*small_xy).readout_ == readout
 
 
 @pytest.mark.parametrize(

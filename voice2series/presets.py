@@ -30,7 +30,7 @@ from sklearn.utils import check_random_state
 
 from .estimator import V2SClassifier
 
-__all__ = ["PAPER_DIFFERENCES", "PAPER_PARAMS", "PRESETS", "make_ensemble", "make_preset"]
+__all__ = ["PAPER_DIFFERENCES", "PAPER_PARAMS", "PREVIOUS_DEFAULT", "PRESETS", "make_ensemble", "make_preset"]
 
 #: V2S_a as the official code (huckiyang/Voice2Series-Reprogramming) trains it,
 #: element by element; docs/reproduction.md says where each value comes from.
@@ -84,16 +84,17 @@ PAPER_DIFFERENCES = (
 
 # name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
 # with these parameters) or a list of ensemble member parameters.
-ROUND1_DEFAULT = {"readout": "logits", "resample": "auto"}
+#: V2SClassifier's default until round 3 of the accuracy research (issue 15),
+#: as the bench ran it: CREPE's logits, a long series shrunk to half a frame.
+PREVIOUS_DEFAULT = {"readout": "logits", "resample": "auto"}
 PRESETS = {
     "default": None,
     "paper": PAPER_PARAMS,
-    # Presets keep the configuration they were measured with: round 1's
-    # default read CREPE's logits and shrank long series ("auto").
-    "ensemble": [ROUND1_DEFAULT] * 5,
+    # Presets keep the configuration they were measured with.
+    "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
         # The epochs it was benchmarked with (docs/accuracy.md).
-        {**ROUND1_DEFAULT, "max_epochs": 50},
+        {**PREVIOUS_DEFAULT, "max_epochs": 50},
         # A 16000-sample input: repeat the series so the model hears it, and
         # shrink only series too long for 20 copies.
         {"source": "speech-embedding", "segments": 20, "resample": "auto", "max_epochs": 30},
