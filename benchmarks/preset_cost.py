@@ -5,8 +5,9 @@ script only answers what each one costs: wall seconds of ``fit`` on the
 official training split, seed 0, with torch's default threads.
 
 Usage: python benchmarks/preset_cost.py [--dataset GunPoint] [--presets default,crepe-speech]
-       [--params 'round1={"readout": "logits"}']  (V2SClassifier parameters, timed beside the presets)
-Writes benchmarks/results/preset_cost_<dataset>.json and prints a markdown table.
+       [--params 'previous-default={"readout": "logits", "resample": "auto"}']  (V2SClassifier
+       parameters, timed beside the presets) [--out preset_cost_GunPoint_round2.json]
+Writes benchmarks/results/preset_cost_<dataset>.json (or --out) and prints a markdown table.
 """
 
 import argparse
@@ -29,6 +30,7 @@ def main():
     parser.add_argument("--dataset", default="GunPoint")
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="file name under benchmarks/results/ (default: preset_cost_<dataset>.json)")
     parser.add_argument(
         "--params", action="append", default=[], help="NAME=JSON: V2SClassifier parameters to time beside the presets"
     )
@@ -57,7 +59,7 @@ def main():
         "machine": platform.processor() or platform.machine(),
         "results": rows,
     }
-    out = RESULTS / f"preset_cost_{args.dataset}{'_round2' if extra else ''}.json"
+    out = RESULTS / (args.out or f"preset_cost_{args.dataset}.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n| preset | fit s ({args.dataset}, seed {args.seed}) | x default |\n|---|---|---|")
     for row in rows:

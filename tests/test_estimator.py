@@ -328,11 +328,15 @@ def test_the_trained_program_beats_the_head_alone_on_gunpoint():
     tests/test_program.py catches the inversion.
     ArrowHead (30 epochs) was measured too and is not a reliable control:
     seed 0 0.817 vs 0.680, seed 1 0.686 vs 0.691.
+    The logits readout is pinned: with the inner readout (the default since
+    round 3) the program's gain on GunPoint is within noise (test run, seed
+    0: 0.980 vs 0.973, docs/accuracy.md), so it cannot tell a broken program
+    from a working one there.
     """
     X_train, y_train = load_ucr("GunPoint", "train")
     X_test, y_test = load_ucr("GunPoint", "test")
     scores = {
-        train_program: V2SClassifier(max_epochs=20, random_state=0, train_program=train_program)
+        train_program: V2SClassifier(max_epochs=20, random_state=0, readout="logits", train_program=train_program)
         .fit(X_train, y_train)
         .score(X_test, y_test)
         for train_program in (True, False)
