@@ -175,8 +175,12 @@ def test_label_smoothing_is_the_training_loss(small_xy):
 @pytest.mark.slow
 def test_label_smoothing_makes_the_model_less_confident(italy):
     (X, y), _ = italy
-    plain = tiny_classifier(max_epochs=15).fit(X, y)
-    smoothed = tiny_classifier(max_epochs=15, label_smoothing=0.5).fit(X, y)
+    # The logits readout: with the inner readout's 816 inputs, 15 epochs of
+    # Adam at lr 0.01 leave the head far from the smoothed optimum (mean top
+    # probability 0.983 with smoothing 0.5, whose optimum is 0.75;
+    # docs/accuracy.md, round 3), so the comparison says nothing there.
+    plain = tiny_classifier(max_epochs=15, readout="logits").fit(X, y)
+    smoothed = tiny_classifier(max_epochs=15, readout="logits", label_smoothing=0.5).fit(X, y)
     assert smoothed.predict_proba(X).max(axis=1).mean() < plain.predict_proba(X).max(axis=1).mean() - 0.03
 
 
