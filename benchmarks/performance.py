@@ -68,7 +68,9 @@ def fit_and_score(dataset, amortise, amplitude=1.0, custom_backward=True):
     """Fit seconds (CPU and wall), epochs and test accuracy of the default classifier on one path."""
     X, y = load_ucr(dataset, "train")
     X_test, y_test = load_ucr(dataset, "test")
-    params = {"resample": "fit"} if X.shape[-1] > CrepeSource.frame_length else {}
+    # The logits readout, the default until round 3: the amortised first layer
+    # serves it only, and the three paths are compared on it.
+    params = {"readout": "logits", "resample": "fit" if X.shape[-1] > CrepeSource.frame_length else "auto"}
     ReprogrammedModel.amortise, frozen_conv.enabled = amortise, custom_backward
     try:
         clf = V2SClassifier(random_state=0, amplitude=amplitude, **params)

@@ -132,6 +132,10 @@ def bench(folder):
     return "\n".join(lines) + "\n"
 
 
+# performance.json files written before round 3 timed the default of the time.
+PREVIOUS_DEFAULT_ARGS = ', readout="logits", resample="auto"'
+# Rows of preset_cost.py --params: configurations timed beside the presets, not presets.
+NOT_PRESETS = {"previous-default": 'not a preset: the default until round 3 (`readout="logits"`, `resample="auto"`)'}
 PRESET_BENCHES = {
     "default": "benchmarks/results/bench_offline_round3",
     # The default until round 3; on the 5 datasets the presets share (none
@@ -154,7 +158,8 @@ def presets(path):
     ]
     for name, fit in seconds.items():
         mean = np.mean([np.mean(accuracy[name][d]) for d in shared])
-        lines.append(f'| `"{name}"` | {fit:.1f} s | {fit / seconds["default"]:.1f} | {mean:.3f} |')
+        label = NOT_PRESETS.get(name, f'`"{name}"`')
+        lines.append(f"| {label} | {fit:.1f} s | {fit / seconds['default']:.1f} | {mean:.3f} |")
     lines += [
         "",
         f"Fit time: `{path}` (`python benchmarks/preset_cost.py`, seed {record.get('seed', 0)}, "
@@ -235,7 +240,9 @@ def performance(path):
     machine = record["machine"]
     lines += [
         "",
-        f"Process CPU seconds of `V2SClassifier(random_state=0).fit`, {record['threads']} torch thread, "
+        f"Process CPU seconds of `V2SClassifier(random_state=0{record.get('params', PREVIOUS_DEFAULT_ARGS)}).fit`"
+        f"{'' if 'params' in record else ' (the default until round 3)'}, "
+        f"{record['threads']} torch thread, "
         f"100 epochs, one run of each side by side (`{path}`, `python benchmarks/performance.py`, "
         f"{record['date']}, {machine['cpu_model']}, load average {machine['load_average_before'][0]} "
         "from other jobs, so wall times were several times longer).",
