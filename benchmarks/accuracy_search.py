@@ -141,6 +141,17 @@ CONFIGS = {
     # (r2-windows-inner-d0 above).
     "r3-windows-inner-amp10": {"max_epochs": 30, "resample": "windows", "readout": "inner", "amplitude": 10.0},
     "r3-windows-inner-l2": {"max_epochs": 30, "resample": "windows", "readout": "inner", "program_l2": 0.05},
+    # The over-driven head (docs/accuracy.md, round 3): a tenth of the step
+    # size for head and program, with its delta = 0 twin, so the program's
+    # contribution at the gentler step is measured too.
+    "r3-windows-inner-lr0.001": {"max_epochs": 30, "resample": "windows", "readout": "inner", "learning_rate": 0.001},
+    "r3-windows-inner-lr0.001-d0": {
+        "max_epochs": 30,
+        "resample": "windows",
+        "readout": "inner",
+        "learning_rate": 0.001,
+        "train_program": False,
+    },
 }
 
 
