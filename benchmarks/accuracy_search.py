@@ -152,6 +152,21 @@ CONFIGS = {
         "learning_rate": 0.001,
         "train_program": False,
     },
+    # The head's step scaled to its fan-in (0.01 / sqrt(816) = 3.5e-4), the
+    # program's left at 0.01; with its delta = 0 twin.
+    "r3-windows-inner-head3.5e-4": {
+        "max_epochs": 30,
+        "resample": "windows",
+        "readout": "inner",
+        "head_learning_rate": 3.5e-4,
+    },
+    "r3-windows-inner-head3.5e-4-d0": {
+        "max_epochs": 30,
+        "resample": "windows",
+        "readout": "inner",
+        "head_learning_rate": 3.5e-4,
+        "train_program": False,
+    },
 }
 
 

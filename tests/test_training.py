@@ -19,6 +19,7 @@ from voice2series.program import InputProgram
 from voice2series.sources import CrepeSource, SplitBatch, from_module
 from voice2series.training import (
     ReprogrammedModel,
+    _make_optimizer,
     _make_scheduler,
     _train_one_epoch,
     build_model,
@@ -27,6 +28,7 @@ from voice2series.training import (
     program_penalty,
     source_outputs,
     train_model,
+    training_options,
 )
 
 from .helpers import random_xy, tiny_classifier
@@ -637,3 +639,15 @@ def test_the_logistic_start_fits_the_head_and_alone_draws_from_the_rng():
     assert accuracies["logistic"] == 1.0 > accuracies["random"], accuracies
     # A random start takes no draw, so fits made before head_init existed are unchanged.
     assert draws["random"] == np.random.RandomState(0).randint(2**31) != draws["logistic"]
+
+
+def test_head_learning_rate_gives_the_head_its_own_step_and_defaults_to_the_programs():
+    model = build_model({**V2SClassifier().get_params(), "readout": "logits"}, (1, 50), 3, np.random.RandomState(0))
+    steps = {}
+    for head_learning_rate in (None, 1e-4):
+        optimizer = _make_optimizer(model, 0.01, 0.0, 1e-4, head_learning_rate)
+        by_parameter = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+        steps[head_learning_rate] = (by_parameter[id(model.program.delta)], by_parameter[id(model.mapping.weight)])
+    assert steps == {None: (0.01, 0.01), 1e-4: (0.01, 1e-4)}
+    clf = tiny_classifier(max_epochs=1, head_learning_rate=1e-4)
+    assert training_options(clf.get_params())["head_learning_rate"] == 1e-4

@@ -154,6 +154,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.01
         Adam's step size (the paper used 0.05 with a fixed many-to-one
         mapping; the learnable head trains better at 0.01).
+    head_learning_rate : float, optional
+        Adam's step size for the learnable head alone; None: ``learning_rate``.
+        The inner readout gives the head 816 inputs, whose class scores move
+        by many step sizes per step (docs/accuracy.md, round 3).
     lr_schedule : {"constant", "cosine", "inverse-time"}, default="constant"
         ``"cosine"`` anneals the step size from ``learning_rate`` to 0 over
         ``max_epochs`` (one step per epoch). ``"inverse-time"`` is Keras'
@@ -294,6 +298,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "program_l2": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "head_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "lr_decay": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
@@ -338,6 +343,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         program_l2=0.0,
         weight_decay=0.0,
         learning_rate=0.01,
+        head_learning_rate=None,
         lr_schedule="constant",
         lr_decay=0.48,
         label_smoothing=0.0,
@@ -378,6 +384,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.program_l2 = program_l2
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
+        self.head_learning_rate = head_learning_rate
         self.lr_schedule = lr_schedule
         self.lr_decay = lr_decay
         self.label_smoothing = label_smoothing

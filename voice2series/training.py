@@ -578,6 +578,7 @@ def training_options(params):
         "n_iter_no_change": params["n_iter_no_change"],
         "verbose": params["verbose"],
         "source_learning_rate": params["finetune_learning_rate"],
+        "head_learning_rate": params.get("head_learning_rate"),
         "zeroth_order": zeroth_order,
     }
 
@@ -601,6 +602,7 @@ def train_model(
     queries=None,
     lr_decay=0.0,
     program_l2=0.0,
+    head_learning_rate=None,
 ):
     """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
@@ -642,6 +644,8 @@ def train_model(
         Adds ``program_l2 * sum(delta ** 2)`` to every mini-batch's training
         loss (Keras' ``kernel_regularizer=l2(program_l2)``; the reported
         ``train_loss`` includes it, as Keras' does).
+    head_learning_rate : float, optional
+        Adam's step size for a learnable mapping; None: ``learning_rate``.
     queries : QueryCounter, optional
         Attached to the source by the caller. When its budget runs out,
         training stops with a warning and keeps the best validation epoch
@@ -668,7 +672,7 @@ def train_model(
     """
     placed, targets = train
     train_cache, validation_cache = _series_caches(model, placed, validation, batch_size, zeroth_order)
-    optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate)
+    optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate, head_learning_rate)
     scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
@@ -732,11 +736,14 @@ def _series_caches(model, placed, validation, batch_size, zeroth_order):
     return train_cache, model.series_cache(validation[0], batch_size, model.cache_bytes - train_cache.nbytes)
 
 
-def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate):
-    """Adam with one group for the program and mapping, one for a fine-tuned source."""
-    own = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("source.")]
+def _make_optimizer(model, learning_rate, weight_decay, source_learning_rate, head_learning_rate=None):
+    """Adam with groups for the program, the mapping (its own step when given) and a fine-tuned source."""
+    own = [(name, p) for name, p in model.named_parameters() if p.requires_grad and not name.startswith("source.")]
+    head = [p for name, p in own if name.startswith("mapping.")]
+    groups = [{"params": [p for name, p in own if not name.startswith("mapping.")]}]
+    if head:
+        groups.append({"params": head, **({} if head_learning_rate is None else {"lr": head_learning_rate})})
     tuned = list(model.tuned_source_state().values())
-    groups = [{"params": own}]
     if tuned:
         groups.append({"params": tuned, "lr": source_learning_rate, "weight_decay": 0.0})
     return torch.optim.Adam(groups, lr=learning_rate, weight_decay=weight_decay)
