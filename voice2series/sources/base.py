@@ -116,9 +116,6 @@ class AcousticSource(nn.Module):
     readouts = ("logits",)
     output_groups = None
 
-    #: What :meth:`with_readout` can give: this base class has its outputs only.
-    readouts = ("logits",)
-
     def with_readout(self, readout):
         """This source with the given readout (optional capability).
 

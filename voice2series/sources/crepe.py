@@ -141,8 +141,6 @@ class CrepeSource(AcousticSource):
                 groups.append(torch.full((width,), 1 + 3 * block + statistic, dtype=torch.long))
         return torch.cat(groups) if readout != "logits" else groups[0]
 
-    readouts = ("logits", "inner", "both")
-
     def with_readout(self, readout):
         """This source with another readout: itself when it has it, else a copy."""
         if readout == self.readout:
