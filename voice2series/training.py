@@ -207,12 +207,12 @@ def build_model(params, series_shape, n_classes, rng):
         changes.
     """
     n_channels, n_timepoints = series_shape
-    windowed = _windowed_source(params, n_channels, n_timepoints) if params["resample"] == "windows" else None
+    options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
+    source = get_source(params["source"], **options)
+    windowed = _windowed_source(params, source, n_channels, n_timepoints) if params["resample"] == "windows" else None
     if windowed is not None:
         source, layout = windowed
     else:
-        options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
-        source = get_source(params["source"], **options)
         series_length = series_length_in_waveform(
             n_timepoints,
             source.input_length,
@@ -252,7 +252,7 @@ def build_model(params, series_shape, n_classes, rng):
     return ReprogrammedModel(program, source, mapping)
 
 
-def _windowed_source(params, n_channels, n_timepoints):
+def _windowed_source(params, source, n_channels, n_timepoints):
     """``resample="windows"``: a source of one frame per window, and the program's layout.
 
     The series keeps its own resolution; :func:`~voice2series.program.window_layout`
@@ -260,9 +260,10 @@ def _windowed_source(params, n_channels, n_timepoints):
     (its outputs are pooled over frames as the source pools them). None when
     the series fits in half a frame (half the input of a source without
     frames): it is placed as with ``"auto"``, whatever the channels, segments
-    and input length.
+    and input length. ``source`` is the one built from ``params``; it serves
+    as the frame source unless an explicit ``input_length`` changed it.
     """
-    frame_source = get_source(params["source"])
+    frame_source = source if params["input_length"] is None else get_source(params["source"])
     frame_length = getattr(frame_source, "frame_length", None)
     if n_timepoints <= (frame_length or frame_source.input_length) // 2:
         return None
