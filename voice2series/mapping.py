@@ -145,7 +145,7 @@ class LinearMapping(nn.Linear):
         random_state : int, optional
             Shuffles the cross-validation folds.
         """
-        features = ((source_scores - self.shift) / self.scale).detach().cpu().double().numpy()
+        features = self.standardised(source_scores).detach().cpu().double().numpy()
         labels = targets.detach().cpu().numpy()
         smallest = np.bincount(labels, minlength=self.out_features)[np.unique(labels)].min()
         model = LogisticRegression(C=1.0, max_iter=2000)
@@ -160,8 +160,12 @@ class LinearMapping(nn.Linear):
             self.weight.copy_(torch.as_tensor(weight, dtype=self.weight.dtype))
             self.bias.copy_(torch.as_tensor(bias, dtype=self.bias.dtype))
 
+    def standardised(self, source_scores):
+        """The scores as the head reads them: shifted and scaled by :meth:`calibrate`'s statistics."""
+        return (source_scores - self.shift) / self.scale
+
     def forward(self, source_scores):
-        return super().forward((source_scores - self.shift) / self.scale)
+        return super().forward(self.standardised(source_scores))
 
     def matrix(self, n_source):
         """The head's ``(n_classes, n_source)`` weight matrix."""
