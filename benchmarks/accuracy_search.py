@@ -206,7 +206,8 @@ def _rows(X, index):
 
 
 def _estimator_params(params):
-    """V2SClassifier parameters of one model: the bench's resample="auto", CrepeSource options."""
+    """V2SClassifier parameters of one model: resample="auto" unless the configuration sets it (the rule
+    the configurations of rounds 1-2 ran with), CrepeSource options."""
     params = {"resample": "auto", **{k: v for k, v in params.items() if k not in ("ensemble", "members")}}
     if "crepe" in params:
         params["source"] = CrepeSource(**params.pop("crepe"))

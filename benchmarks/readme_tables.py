@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voice2series.presets import PREVIOUS_DEFAULT
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.DOTALL)
@@ -133,9 +135,13 @@ def bench(folder):
 
 
 # performance.json files written before round 3 timed the default of the time.
-PREVIOUS_DEFAULT_ARGS = ', readout="logits", resample="auto"'
+PREVIOUS_DEFAULT_ARGS = "".join(f', {name}="{value}"' for name, value in PREVIOUS_DEFAULT.items())
 # Rows of preset_cost.py --params: configurations timed beside the presets, not presets.
-NOT_PRESETS = {"previous-default": 'not a preset: the default until round 3 (`readout="logits"`, `resample="auto"`)'}
+NOT_PRESETS = {
+    "previous-default": "not a preset: the default until round 3 ("
+    + ", ".join(f'`{name}="{value}"`' for name, value in PREVIOUS_DEFAULT.items())
+    + ")"
+}
 PRESET_BENCHES = {
     "default": "benchmarks/results/bench_offline_round3",
     # The default until round 3; on the 5 datasets the presets share (none
