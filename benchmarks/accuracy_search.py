@@ -167,6 +167,50 @@ CONFIGS = {
         "head_learning_rate": 3.5e-4,
         "train_program": False,
     },
+    # Round 4 (issue 15, session 2026-11-30, second): the issue's scratch probe
+    # as a configuration (max_epochs=0 with head_init="logistic": a logistic
+    # regression of the inner statistics, penalty by inner CV, delta = 0,
+    # seconds), with the logits beside them ("both"); then the program trained
+    # against that probe's head kept fixed (head_learning_rate=0), whose
+    # delta = 0 twin is r4-probe itself: the program's contribution measured on
+    # the strongest head we have. And the logistic start with a slow head
+    # (3.5e-4) and its delta = 0 twin.
+    "r4-probe": {
+        "max_epochs": 0,
+        "resample": "windows",
+        "readout": "inner",
+        "head_init": "logistic",
+        "train_program": False,
+    },
+    "r4-probe-both": {
+        "max_epochs": 0,
+        "resample": "windows",
+        "readout": "both",
+        "head_init": "logistic",
+        "train_program": False,
+    },
+    "r4-probe-program": {
+        "max_epochs": 30,
+        "resample": "windows",
+        "readout": "inner",
+        "head_init": "logistic",
+        "head_learning_rate": 0.0,
+    },
+    "r4-logistic-head3.5e-4": {
+        "max_epochs": 30,
+        "resample": "windows",
+        "readout": "inner",
+        "head_init": "logistic",
+        "head_learning_rate": 3.5e-4,
+    },
+    "r4-logistic-head3.5e-4-d0": {
+        "max_epochs": 30,
+        "resample": "windows",
+        "readout": "inner",
+        "head_init": "logistic",
+        "head_learning_rate": 3.5e-4,
+        "train_program": False,
+    },
 }
 
 

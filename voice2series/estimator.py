@@ -157,7 +157,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     head_learning_rate : float, optional
         Adam's step size for the learnable head alone; None: ``learning_rate``.
         The inner readout gives the head 816 inputs, whose class scores move
-        by many step sizes per step (docs/accuracy.md, round 3).
+        by many step sizes per step (docs/accuracy.md, round 3). ``0`` keeps
+        the head where it started: with ``head_init="logistic"``, only the
+        program trains, against the logistic probe's head.
     lr_schedule : {"constant", "cosine", "inverse-time"}, default="constant"
         ``"cosine"`` anneals the step size from ``learning_rate`` to 0 over
         ``max_epochs`` (one step per epoch). ``"inverse-time"`` is Keras'
@@ -171,7 +173,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=32
         Series per mini-batch (and per source call when predicting).
     max_epochs : int, default=100
-        Passes over the training series.
+        Passes over the training series. ``0`` trains nothing: with
+        ``head_init="logistic"`` (which it needs) the model is the logistic
+        probe of the source's outputs through the initial program, fitted on
+        every training series (no validation split), in seconds.
     early_stopping : "auto" or bool, default="auto"
         ``True``: hold out a stratified ``validation_fraction`` of the
         training data, keep the epoch with the best validation accuracy
@@ -298,12 +303,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "program_l2": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "head_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "head_learning_rate": [Interval(Real, 0, None, closed="left"), None],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "lr_decay": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -456,7 +461,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             placed = self._placed(model, X).to(device)
             targets = torch.as_tensor(encoder.transform(y), device=device)
             train, validation = (placed, targets), None
-            if uses_early_stopping(self.early_stopping, len(targets)):
+            if self.max_epochs and uses_early_stopping(self.early_stopping, len(targets)):
                 train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
@@ -469,7 +474,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                     queries=queries,
                     **training_options(self.get_params()),
                 )
-        if not history:
+        if not history and self.max_epochs:
             raise ValueError(
                 f"query_budget={self.query_budget} ran out before the first epoch finished "
                 f"({queries.count} queries used); one epoch needs about "
@@ -512,6 +517,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"head_init={self.head_init!r} starts a linear head; mapping={self.mapping!r} has none. "
                 "Use mapping='linear' with it, or head_init='random'."
+            )
+        if self.max_epochs == 0 and self.head_init != "logistic":
+            raise ValueError(
+                f"max_epochs=0 trains nothing, so the model is its starting point; head_init="
+                f"{self.head_init!r} starts from an untrained head. Use head_init='logistic' with "
+                "mapping='linear' (the logistic probe), or max_epochs >= 1."
             )
         if self.readout == "inner" and self.finetune == "last":
             raise ValueError(
