@@ -192,6 +192,7 @@ def test_estimator_has_no_test_selection_option():
         ({"source": "identity", "finetune": "last"}, "has none to train"),
         ({"training": "grey-box"}, "training"),
         ({"head_init": "logistic", "mapping": "random"}, "starts a linear head"),
+        ({"max_epochs": 0}, "max_epochs=0 trains nothing"),
     ],
 )
 def test_bad_variant_combinations_are_refused_clearly(small_xy, params, message):
@@ -203,7 +204,7 @@ def test_bad_variant_combinations_are_refused_clearly(small_xy, params, message)
     if params.get("source") in sources:
         params = {**params, "source": sources[params["source"]]}
     with pytest.raises(ValueError, match=message):
-        tiny_classifier(max_epochs=1, **params).fit(X, y)
+        tiny_classifier(**{"max_epochs": 1, **params}).fit(X, y)
 
 
 def test_score_with_labels_of_another_type_is_refused():

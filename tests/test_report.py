@@ -7,6 +7,8 @@ pytest.importorskip("matplotlib")
 
 from voice2series.report import explain_report  # noqa: E402
 
+from .helpers import tiny_classifier  # noqa: E402
+
 FIGURES = ("program", "reprogrammed", "mel_spectrogram", "training_curves", "mapping", "saliency", "grad_cam", "tsne")
 
 
@@ -34,3 +36,10 @@ def test_report_refuses_an_unknown_image_format_before_writing(fitted_default, t
     with pytest.raises(ValueError, match="image_format must be 'png' or 'svg', got 'gif'"):
         explain_report(clf, X, y, tmp_path / "out", image_format="gif")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_probe_without_epochs_gets_its_report(small_xy, tmp_path):
+    X, y = small_xy
+    probe = tiny_classifier(max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    report = explain_report(probe, X, y, tmp_path, max_series=6, n_projections=5, image_format="svg")
+    assert "epochs: 0 (the starting head, a logistic probe; nothing trained)" in report["summary"].read_text()

@@ -14,7 +14,7 @@ from torch import nn
 import voice2series.estimator
 from voice2series import V2SClassifier
 from voice2series.blackbox import QueryCounter
-from voice2series.mapping import BayesianMapping, FrequencyMapping, make_mapping
+from voice2series.mapping import BayesianMapping, FrequencyMapping, LinearMapping, make_mapping
 from voice2series.program import InputProgram
 from voice2series.sources import CrepeSource, SplitBatch, from_module
 from voice2series.training import (
@@ -651,3 +651,30 @@ def test_head_learning_rate_gives_the_head_its_own_step_and_defaults_to_the_prog
     assert steps == {None: (0.01, 0.01), 1e-4: (0.01, 1e-4)}
     clf = tiny_classifier(max_epochs=1, head_learning_rate=1e-4)
     assert training_options(clf.get_params())["head_learning_rate"] == 1e-4
+
+
+def test_the_probe_is_the_logistic_start_on_every_training_series(small_xy, monkeypatch):
+    """max_epochs=0: no epoch, no validation split (even when early stopping would carve one)."""
+    X, y = small_xy
+    fitted_rows = []
+    real = LinearMapping.fit_logistic
+
+    def counting(self, scores, *args):
+        fitted_rows.append(len(scores))
+        return real(self, scores, *args)
+
+    monkeypatch.setattr(LinearMapping, "fit_logistic", counting)
+    probe = tiny_classifier(max_epochs=0, head_init="logistic", train_program=False, early_stopping=True).fit(X, y)
+    assert fitted_rows == [len(y)]
+    assert probe.history_ == [] and probe.best_epoch_ == 0
+    assert not probe.program_.any()
+    assert probe.score(X, y) == 1.0  # a logistic regression of a handful of series fits them
+
+
+def test_a_zero_head_learning_rate_keeps_the_head_while_the_program_trains(small_xy):
+    X, y = small_xy
+    start = tiny_classifier(max_epochs=0, head_init="logistic").fit(X, y)
+    fixed = tiny_classifier(max_epochs=3, head_init="logistic", head_learning_rate=0.0).fit(X, y)
+    torch.testing.assert_close(fixed.model_.mapping.weight, start.model_.mapping.weight)
+    torch.testing.assert_close(fixed.model_.mapping.bias, start.model_.mapping.bias)
+    assert fixed.program_.any()
