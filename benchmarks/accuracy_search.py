@@ -211,6 +211,26 @@ CONFIGS = {
         "head_learning_rate": 3.5e-4,
         "train_program": False,
     },
+    # Round 4, second batch, after the probe tied the trained models (0.787 vs
+    # 0.775-0.785): what the probe reads. A short series stretched to half the
+    # frame (resample="fit": CREPE's first kernels are 512 samples wide, and a
+    # 150-sample series fills under a third of one), and CREPE-full (the same
+    # architecture, 22 M parameters against 0.5 M, 2048-channel blocks).
+    "r4-probe-fit": {
+        "max_epochs": 0,
+        "resample": "fit",
+        "readout": "inner",
+        "head_init": "logistic",
+        "train_program": False,
+    },
+    "r4-probe-full": {
+        "source": "crepe-full",
+        "max_epochs": 0,
+        "resample": "windows",
+        "readout": "inner",
+        "head_init": "logistic",
+        "train_program": False,
+    },
 }
 
 
