@@ -58,6 +58,40 @@ def test_report_mean_std_beside_published_numbers(tmp_path):
     assert "seeds 0, 1" in report
 
 
+@pytest.mark.parametrize(
+    "configs, label",
+    [
+        ([{"train_program": True}], "V2S (this run)"),
+        ([{"train_program": False, "max_epochs": 100}], "head only, δ = 0 (this run)"),
+        ([{"train_program": False, "max_epochs": 0}], "probe, δ = 0 (this run)"),
+        # One row with a program makes the column V2S rows: it is not relabelled.
+        ([{"train_program": False, "max_epochs": 0}, {"train_program": True}], "V2S (this run)"),
+    ],
+)
+def test_a_v2s_column_without_a_trained_program_is_not_called_v2s(tmp_path, configs, label):
+    rows = [
+        {
+            "dataset": "Coffee",
+            "method": "v2s",
+            "seed": str(seed),
+            "accuracy": "0.9",
+            "n_train": "28",
+            "n_test": "28",
+            "n_timepoints": "286",
+            "fit_seconds": "1",
+            "predict_seconds": "1",
+            "warmup_seconds": "0",
+            "peak_rss_mb": "100",
+            "config": json.dumps({"method": "v2s", **config}),
+        }
+        for seed, config in enumerate(configs)
+    ]
+    report = benchmark.write_report(rows, tmp_path / "r.md", seeds=1, methods=["v2s"], names=["Coffee"]).read_text()
+    header = next(line for line in report.splitlines() if line.startswith("| dataset"))
+    assert header.split(" | ")[2] == label
+    assert f"| {label} | 1.00 |" in report
+
+
 def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
     make_archive(tmp_path)
     out = tmp_path / "out"

@@ -112,6 +112,13 @@ def test_presets_build_the_documented_estimators():
         make_preset("best")
 
 
+def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):
+    X, y = small_xy
+    probe = make_preset("probe", random_state=0, batch_size=64).fit(X, y)
+    assert probe.readout_ == "inner" and probe.history_ == [] and not probe.program_.any()
+    assert not probe.model_.program.delta.requires_grad
+
+
 def test_paper_preset_is_the_official_configuration():
     clf = make_preset("paper", random_state=1)
     assert "paper" in PRESETS

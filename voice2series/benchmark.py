@@ -46,6 +46,7 @@ __all__ = [
     "BenchmarkResult",
     "expand_datasets",
     "make_estimator",
+    "method_labels",
     "read_results",
     "resample_of",
     "run_benchmark",
@@ -652,6 +653,32 @@ def _summary(values):
     return f"{values.mean():.3f} ± {values.std(ddof=1):.3f} (n={values.size})"
 
 
+def method_labels(rows):
+    """Column names of a report's methods: :data:`METHOD_LABELS`, with the V2S
+    column named for what its rows are.
+
+    A V2S configuration whose program is not trained (``train_program=False``)
+    is a head on the source's outputs, not V2S: ``"probe, δ = 0 (this run)"``
+    without epochs (``max_epochs=0``, the logistic probe), ``"head only, δ = 0
+    (this run)"`` with them.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (CSV form) of one configuration.
+
+    Returns
+    -------
+    dict
+        Method name to label.
+    """
+    configs = [json.loads(row["config"]) for row in rows if row["method"] == "v2s" and row.get("config")]
+    if not configs or any(config.get("train_program", True) for config in configs):
+        return dict(METHOD_LABELS)
+    kind = "probe" if all(config.get("max_epochs") == 0 for config in configs) else "head only"
+    return {**METHOD_LABELS, "v2s": f"{kind}, δ = 0 (this run)"}
+
+
 def write_report(rows, path, seeds, methods, names, resamples=1):
     """Markdown report: mean ± std per dataset and method beside published numbers.
 
@@ -677,13 +704,14 @@ def write_report(rows, path, seeds, methods, names, resamples=1):
     Path
     """
     paper, redux = _read_table("v2s_paper_table2.csv"), _read_table("bakeoff_redux_accuracy.csv")
+    labels = method_labels(rows)
     by = {}
     for row in rows:
         by.setdefault((row["dataset"], row["method"]), []).append(row)
     header = [
         "dataset",
         "train/test/length",
-        *(METHOD_LABELS[m] for m in methods),
+        *(labels[m] for m in methods),
         "paper V2S_a",
         "paper V2S_u",
         "paper SOTA",
@@ -751,7 +779,7 @@ def write_report(rows, path, seeds, methods, names, resamples=1):
         if mine:
             column = {name: [float(r[name]) for r in mine] for name in _COST_COLUMNS}
             lines.append(
-                f"| {METHOD_LABELS[method]} | {np.mean(column['fit_seconds']):.2f} | "
+                f"| {labels[method]} | {np.mean(column['fit_seconds']):.2f} | "
                 f"{np.mean(column['predict_seconds']):.2f} | {max(column['warmup_seconds']):.1f} | "
                 f"{max(column['peak_rss_mb']):.0f} |"
             )
@@ -761,7 +789,7 @@ def write_report(rows, path, seeds, methods, names, resamples=1):
     path = Path(path)
     from .bench_stats import comparison_section
 
-    lines += comparison_section(rows, methods, names, path.parent, METHOD_LABELS)
+    lines += comparison_section(rows, methods, names, path.parent, labels)
     path.write_text("\n".join(lines) + "\n")
     return path
 

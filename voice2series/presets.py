@@ -12,6 +12,11 @@ or of ensemble members, whose cost and measured accuracy are documented:
   (30 epochs); about 1.6x the default's fit time on GunPoint
   (benchmarks/preset_cost.py). Best mean 5-fold CV
   accuracy on the training splits in the search.
+- ``"probe"``: not V2S, no program: a logistic regression of CREPE-tiny's
+  inner statistics of the series as placed (delta = 0), its penalty chosen
+  by cross-validation on the training series (``max_epochs=0``,
+  ``head_init="logistic"``, ``train_program=False``); seconds per fit. The
+  baseline a trained program has to beat (docs/accuracy.md, round 4).
 - ``"paper"``: V2S_a of the paper as close as this library runs it
   (:data:`PAPER_PARAMS`, docs/reproduction.md); costly (an AttRNN on
   16,000-sample waveforms, 100 epochs). For reproduction, not for accuracy:
@@ -30,7 +35,15 @@ from sklearn.utils import check_random_state
 
 from .estimator import V2SClassifier
 
-__all__ = ["PAPER_DIFFERENCES", "PAPER_PARAMS", "PREVIOUS_DEFAULT", "PRESETS", "make_ensemble", "make_preset"]
+__all__ = [
+    "PAPER_DIFFERENCES",
+    "PAPER_PARAMS",
+    "PREVIOUS_DEFAULT",
+    "PRESETS",
+    "PROBE_PARAMS",
+    "make_ensemble",
+    "make_preset",
+]
 
 #: V2S_a as the official code (huckiyang/Voice2Series-Reprogramming) trains it,
 #: element by element; docs/reproduction.md says where each value comes from.
@@ -87,9 +100,12 @@ PAPER_DIFFERENCES = (
 #: V2SClassifier's default until round 3 of the accuracy research (issue 15),
 #: as the bench ran it: CREPE's logits, a long series shrunk to half a frame.
 PREVIOUS_DEFAULT = {"readout": "logits", "resample": "auto"}
+#: The "probe" preset: the linear head alone, fitted once, no program.
+PROBE_PARAMS = {"max_epochs": 0, "head_init": "logistic", "train_program": False}
 PRESETS = {
     "default": None,
     "paper": PAPER_PARAMS,
+    "probe": PROBE_PARAMS,
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
@@ -107,7 +123,7 @@ def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | Vo
 
     Parameters
     ----------
-    name : {"default", "ensemble", "crepe-speech", "paper"}
+    name : {"default", "ensemble", "crepe-speech", "paper", "probe"}
     random_state : int, RandomState instance or None, default=None
         Seed of the model, or of the ensemble members' seeds.
     **params
