@@ -1,6 +1,7 @@
 """The benchmark (benchmark.py): resume after an interruption, reports, groups,
 threads, estimator configurations and their keys."""
 
+import csv
 import json
 
 import pytest
@@ -135,6 +136,33 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
     changed = run_benchmark("Synth", out, **{**args, "v2s_params": {**FAST_V2S, "max_epochs": 2}})
     assert (changed.n_resumed, changed.n_new) == (1, 2)
     assert len(read_csv(out / "results.csv")) == 5 and len(changed.rows) == 3
+
+
+@pytest.mark.parametrize(
+    "dropped, resumed",
+    [
+        # Added later with the default that keeps earlier results: the same run.
+        ("head_learning_rate", True),
+        # Its default changed after it was added: a row without it ran "logits", not today's "auto".
+        ("readout", False),
+    ],
+)
+def test_a_row_written_before_a_parameter_existed_resumes_when_it_ran_the_same(tmp_path, dropped, resumed):
+    make_archive(tmp_path)
+    out = tmp_path / "out"
+    args = dict(methods=["v2s"], seeds=1, v2s_params=FAST_V2S, ucr_root=tmp_path, download=False, quiet=True)
+    run_benchmark("Synth", out, log=lambda line: None, **args)
+    (row,) = read_csv(out / "results.csv")
+    config = json.loads(row["config"])
+    del config[dropped]
+    older = {**row, "config": json.dumps(config, sort_keys=True), "key": row["key"].rsplit("|", 1)[0] + "|0ld0ld0ld0ld"}
+    with open(out / "results.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerow(older)
+    again = run_benchmark("Synth", out, log=lambda line: None, **args)
+    assert (again.n_resumed, again.n_new) == ((1, 0) if resumed else (0, 1))
+    assert (again.rows[0]["key"] == older["key"]) is resumed
 
 
 def test_a_results_file_from_before_round_2_resumes_with_an_empty_program_fraction(tmp_path):

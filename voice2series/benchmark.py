@@ -509,6 +509,7 @@ def run_benchmark(
     csv_path = out / "results.csv"
     done = {row["key"]: row for row in read_results(csv_path)}
     wanted = [(unit, *unit.key_and_config()) for unit in units]
+    wanted = [(unit, _stored_key(key, config, done), config) for unit, key, config in wanted]
     pending = [(unit, key, config) for unit, key, config in wanted if key not in done]
     n_resumed = len(wanted) - len(pending)
     if n_resumed:
@@ -521,6 +522,48 @@ def run_benchmark(
         rows, out / "report.md", seeds=int(seeds), methods=methods, names=list(data), resamples=int(resamples)
     )
     return BenchmarkResult(csv_path, report_path, rows, len(new), n_resumed)
+
+
+#: Values that reproduce results rows written before a V2S parameter existed,
+#: where they differ from today's default. A parameter is added with a default
+#: that keeps earlier results, so only a later change of default is listed.
+VALUES_BEFORE_DEFAULT_CHANGED = {"readout": "logits"}
+
+
+def _stored_key(key, config, done):
+    """``key``, or the key of a stored row that ran the same configuration before
+    some of today's V2S parameters existed.
+
+    A key hashes every parameter, so adding one changes every V2S key; a row
+    written earlier matches when its configuration, completed with the values
+    its missing parameters stand for (today's defaults, or
+    :data:`VALUES_BEFORE_DEFAULT_CHANGED`), is today's configuration.
+    """
+    unit = _unit_of(key)
+    if key in done or unit[1] != "v2s":
+        return key
+    wanted = json.loads(config)
+    for stored_key, row in done.items():
+        if _unit_of(stored_key) == unit and _completed_config(row["config"]) == wanted:
+            return stored_key
+    return key
+
+
+def _unit_of(key):
+    """A key without its configuration digest: ``(dataset, method, seed, resample suffix)``."""
+    dataset, method, seed, _, *resample = key.split("|")
+    return dataset, method, seed, tuple(resample)
+
+
+def _completed_config(config):
+    """A stored V2S configuration with the parameters added after it was written."""
+    from .estimator import V2SClassifier
+
+    stored = json.loads(config)
+    defaults = json.loads(json.dumps(_decisive_params(V2SClassifier()), default=str))
+    added = {name: value for name, value in defaults.items() if name not in stored}
+    added.update({name: value for name, value in VALUES_BEFORE_DEFAULT_CHANGED.items() if name in added})
+    return {**stored, **added}
 
 
 def _check_methods(methods):
