@@ -105,6 +105,8 @@ def test_an_undocumented_parameter_is_refused():
         (["--early-stopping", "auto"], {"early_stopping": "auto"}),
         (["--sample-specific-mask"], {"sample_specific_mask": True}),
         (["--no-train-program"], {"train_program": False}),
+        (["--source", "crepe-tiny"], {"source": "crepe-tiny"}),
+        (["--source", "crepe-tiny+crepe-full"], {"source": "crepe-tiny+crepe-full"}),
         ([], {}),
     ],
 )
@@ -112,6 +114,14 @@ def test_mixed_type_options_convert_to_the_values_the_estimator_takes(argv, expe
     parser = argparse.ArgumentParser()
     add_estimator_options(parser, V2SClassifier)
     assert params_from_args(parser.parse_args(argv), V2SClassifier) == expected
+
+
+def test_an_unknown_source_is_refused_on_the_command_line(capsys):
+    parser = argparse.ArgumentParser()
+    add_estimator_options(parser, V2SClassifier)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--source", "crepe-tiny+wav2vec"])
+    assert "'crepe-tiny+wav2vec' is not a valid --source" in capsys.readouterr().err
 
 
 def test_the_adapter_signature_is_the_estimators():

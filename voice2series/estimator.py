@@ -21,7 +21,7 @@ from .blackbox import QueryBudgetExhausted, QueryCounter
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
 from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES
 from .series_input import check_series
-from .sources import AcousticSource, source_names
+from .sources import JOINER, AcousticSource, member_names, source_names
 from .training import (
     FINETUNES,
     LR_SCHEDULES,
@@ -44,6 +44,17 @@ __all__ = ["PREDICT_CHUNK", "V2SClassifier"]
 PREDICT_CHUNK = 4096
 
 
+class SourceNames(StrOptions):
+    """The ``source`` names: a registered name, or several joined by ``"+"``."""
+
+    def is_satisfied_by(self, val):
+        names = val.split(JOINER) if isinstance(val, str) and JOINER in val else [val]
+        return all(isinstance(name, str) and name in self.options for name in names)
+
+    def __str__(self):
+        return f"{super().__str__()}, or several of them joined by {JOINER!r}"
+
+
 class V2SClassifier(ClassifierMixin, BaseEstimator):
     """Time series classifier that reprograms a frozen acoustic model.
 
@@ -61,7 +72,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         The frozen acoustic model: a name from
         :func:`voice2series.sources.source_names` (``python cli.py sources``
         lists them), a source instance, or any torch module wrapped by
-        :func:`voice2series.sources.from_module`.
+        :func:`voice2series.sources.from_module`. Several names joined by
+        ``"+"`` (``"crepe-tiny+crepe-full"``) build one model over all of
+        them: each source gets the series placed by the same rules and its
+        own program, and one linear head reads their outputs side by side
+        (:class:`voice2series.sources.JointSource`; ``mapping="linear"``).
     input_length : int, optional
         Waveform length fed to a named source; defaults to the source's own
         (1024 samples, one frame, for CREPE). Longer inputs are framed and the
@@ -286,7 +301,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "source": [StrOptions(set(source_names())), HasMethods(["forward", "freeze"])],
+        "source": [SourceNames(set(source_names())), HasMethods(["forward", "freeze"])],
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
         "readout": [StrOptions(set(READOUTS))],
@@ -518,6 +533,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"head_init={self.head_init!r} starts a linear head; mapping={self.mapping!r} has none. "
                 "Use mapping='linear' with it, or head_init='random'."
             )
+        if member_names(self.source) is not None:
+            self._check_joint_params()
         if self.max_epochs == 0 and self.head_init != "logistic":
             raise ValueError(
                 f"max_epochs=0 trains nothing, so the model is its starting point; head_init="
@@ -554,6 +571,22 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"The {source.name!r} source is a function without gradients "
                 "(from_function); reprogram it with training='black-box'."
             )
+
+    def _check_joint_params(self):
+        """A joint source: one linear head over its members' outputs, programs trained by backpropagation."""
+        conflicts = {
+            "mapping": self.mapping != "linear",
+            "training": self.training != "white-box",
+            "sample_specific_mask": bool(self.sample_specific_mask),
+        }
+        for name, conflict in conflicts.items():
+            if conflict:
+                raise ValueError(
+                    f"source={self.source!r} joins several sources under one linear head, trained by "
+                    f"backpropagation with one program per source; {name}={getattr(self, name)!r} "
+                    f"does not apply to it. Use the default {name}, or soft voting over one model per "
+                    "source (voice2series.presets.make_ensemble)."
+                )
 
     @property
     def program_(self) -> np.ndarray:

@@ -154,7 +154,8 @@ def add_estimator_options(group, estimator_class: type, exclude: tuple[str, ...]
             )
             continue
         choices = _string_choices(parameter.constraints)
-        only_strings = all(isinstance(c, StrOptions | HasMethods) for c in parameter.constraints)
+        # A StrOptions subclass accepts more than its listed options (joined source names): convert, not choose.
+        only_strings = all(type(c) is StrOptions or isinstance(c, HasMethods) for c in parameter.constraints)
         group.add_argument(
             parameter.option,
             default=argparse.SUPPRESS,
@@ -206,7 +207,7 @@ def _converter(parameter):
         lowered = text.strip().lower()
         if None in constraints and lowered == "none":
             return None
-        if lowered in _string_choices(constraints):
+        if any(isinstance(c, StrOptions) and c.is_satisfied_by(lowered) for c in constraints):
             return lowered
         if "boolean" in constraints and lowered in ("true", "false"):
             return lowered == "true"

@@ -476,3 +476,60 @@ class InputProgram(nn.Module):
     def program(self):
         """The program as it acts on the waveform: ``mask * delta`` (numpy)."""
         return (self.mask * self.delta).detach().cpu().numpy().astype(np.float64)
+
+
+class JointProgram(nn.Module):
+    """One :class:`InputProgram` per source of a joint source, their waveforms end to end.
+
+    The waveform of a :class:`~voice2series.sources.JointSource` is its
+    members' input waveforms one after the other; member ``k``'s part holds
+    the series as program ``k`` places it, and program ``k`` acts on that
+    part only.
+
+    Parameters
+    ----------
+    programs : list of InputProgram
+        In the order of the joint source's members.
+
+    Attributes
+    ----------
+    programs : torch.nn.ModuleList
+    input_length : int
+        Samples of the whole waveform.
+    mask : torch.Tensor of shape (input_length,)
+        The members' masks end to end.
+    mask_net : None
+        A joint program has no sample-specific mask.
+    """
+
+    mask_net = None
+
+    def __init__(self, programs):
+        super().__init__()
+        self.programs = nn.ModuleList(programs)
+        self.input_lengths = [program.input_length for program in programs]
+        self.input_length = sum(self.input_lengths)
+        self.register_buffer("mask", torch.cat([program.mask for program in programs]))
+
+    @property
+    def delta(self):
+        """The members' programs end to end (a view for penalties; train the members' ``delta``)."""
+        return torch.cat([program.delta for program in self.programs])
+
+    def place_series(self, X, interpolation="linear", amplitude=1.0):
+        """Each member's placed waveforms, end to end: ``(n, input_length)``."""
+        return torch.cat([program.place_series(X, interpolation, amplitude) for program in self.programs], dim=1)
+
+    def forward(self, placed):
+        parts = torch.split(placed, self.input_lengths, dim=-1)
+        return torch.cat([program(part) for program, part in zip(self.programs, parts)], dim=-1)
+
+    def program(self):
+        """The members' programs as they act on the waveform, end to end (numpy)."""
+        return np.concatenate([program.program() for program in self.programs])
+
+    def unplace(self, values):
+        raise ValueError(
+            "Maps back onto the series read one program; this model has one per source of a joint "
+            "source. Explain a model fitted on one of its sources."
+        )

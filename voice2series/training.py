@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
-from .program import InputProgram, series_length_in_waveform, window_layout
-from .sources import AcousticSource, SplitBatch, get_source
+from .program import InputProgram, JointProgram, series_length_in_waveform, window_layout
+from .sources import AcousticSource, JointSource, SplitBatch, get_source, member_names
 
 __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
@@ -206,6 +206,32 @@ def build_model(params, series_shape, n_classes, rng):
         copied before fine-tuning unfreezes it, so the caller's object never
         changes.
     """
+    names = member_names(params["source"])
+    if names is None:
+        program, source = _program_and_source(params, series_shape)
+    else:
+        members = [_program_and_source({**params, "source": name}, series_shape) for name in names]
+        program = JointProgram([member_program for member_program, _ in members])
+        source = JointSource([member_source for _, member_source in members])
+    if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
+        source = copy.deepcopy(source)
+    source.unfreeze(params["finetune"])
+    mapping = make_mapping(
+        params["mapping"],
+        source.n_outputs,
+        n_classes,
+        np.random.default_rng(rng.randint(2**31)),
+        params["outputs_per_class"],
+        update_every=params["mapping_update_every"],
+        blm_lambda=params["blm_lambda"],
+        blm_topk_ratio=params["blm_topk_ratio"],
+        reduction=params.get("mapping_reduction", "logits"),
+    )
+    return ReprogrammedModel(program, source, mapping)
+
+
+def _program_and_source(params, series_shape):
+    """The program and source of one named source (or source instance), before fine-tuning."""
     n_channels, n_timepoints = series_shape
     options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
     source = get_source(params["source"], **options)
@@ -223,9 +249,6 @@ def build_model(params, series_shape, n_classes, rng):
         )
         layout = {"series_length": series_length, "segments": params["segments"]}
     source = source.with_readout(resolve_readout(params, source))
-    if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
-        source = copy.deepcopy(source)
-    source.unfreeze(params["finetune"])
     program = InputProgram(
         source.input_length,
         layout["series_length"],
@@ -238,18 +261,7 @@ def build_model(params, series_shape, n_classes, rng):
         window=layout.get("window"),
     )
     program.delta.requires_grad_(params["train_program"])
-    mapping = make_mapping(
-        params["mapping"],
-        source.n_outputs,
-        n_classes,
-        np.random.default_rng(rng.randint(2**31)),
-        params["outputs_per_class"],
-        update_every=params["mapping_update_every"],
-        blm_lambda=params["blm_lambda"],
-        blm_topk_ratio=params["blm_topk_ratio"],
-        reduction=params.get("mapping_reduction", "logits"),
-    )
-    return ReprogrammedModel(program, source, mapping)
+    return program, source
 
 
 def _windowed_source(params, source, n_channels, n_timepoints):

