@@ -231,6 +231,24 @@ CONFIGS = {
         "head_init": "logistic",
         "train_program": False,
     },
+    # Round 4, third batch: one model over several sources (source="a+b", one
+    # program per source, one head over their outputs side by side), as probes:
+    # CREPE-tiny with CREPE-full, and with the speech-embedding model (its
+    # 96-dimensional embedding of the series as placed in 16000 samples).
+    "r4-probe-joint-full": {
+        "source": "crepe-tiny+crepe-full",
+        "max_epochs": 0,
+        "resample": "windows",
+        "head_init": "logistic",
+        "train_program": False,
+    },
+    "r4-probe-joint-speech": {
+        "source": "crepe-tiny+speech-embedding",
+        "max_epochs": 0,
+        "resample": "windows",
+        "head_init": "logistic",
+        "train_program": False,
+    },
 }
 
 
