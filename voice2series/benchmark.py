@@ -19,6 +19,7 @@ processes or on a Dask cluster (:mod:`voice2series.cluster`), longest first by
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import importlib.util
 import json
@@ -509,7 +510,7 @@ def run_benchmark(
     csv_path = out / "results.csv"
     done = {row["key"]: row for row in read_results(csv_path)}
     wanted = [(unit, *unit.key_and_config()) for unit in units]
-    wanted = [(unit, _stored_key(key, config, done), config) for unit, key, config in wanted]
+    wanted = _stored_keys(wanted, done)
     pending = [(unit, key, config) for unit, key, config in wanted if key not in done]
     n_resumed = len(wanted) - len(pending)
     if n_resumed:
@@ -530,23 +531,41 @@ def run_benchmark(
 VALUES_BEFORE_DEFAULT_CHANGED = {"readout": "logits"}
 
 
-def _stored_key(key, config, done):
-    """``key``, or the key of a stored row that ran the same configuration before
-    some of today's V2S parameters existed.
+def _stored_keys(wanted, done):
+    """Each wanted unit's key, or the key of a stored row that ran the same
+    configuration before some of today's V2S parameters existed.
 
     A key hashes every parameter, so adding one changes every V2S key; a row
     written earlier matches when its configuration, completed with the values
     its missing parameters stand for (today's defaults, or
     :data:`VALUES_BEFORE_DEFAULT_CHANGED`), is today's configuration.
+
+    Parameters
+    ----------
+    wanted : list of (unit, key, config)
+    done : dict
+        Stored rows by key.
+
+    Returns
+    -------
+    list of (unit, key, config)
     """
-    unit = _unit_of(key)
-    if key in done or unit[1] != "v2s":
-        return key
-    wanted = json.loads(config)
+    missing = [key for _, key, _ in wanted if key not in done and _unit_of(key)[1] == "v2s"]
+    if not missing:
+        return wanted
+    units = {_unit_of(key) for key in missing}
+    candidates = {}  # unit -> completed configs of its stored rows, read once
     for stored_key, row in done.items():
-        if _unit_of(stored_key) == unit and _completed_config(row["config"]) == wanted:
-            return stored_key
-    return key
+        if _unit_of(stored_key) in units:
+            candidates.setdefault(_unit_of(stored_key), []).append((stored_key, _completed_config(row["config"])))
+    return [(unit, _match(key, config, done, candidates), config) for unit, key, config in wanted]
+
+
+def _match(key, config, done, candidates):
+    if key in done:
+        return key
+    target = json.loads(config)
+    return next((stored for stored, completed in candidates.get(_unit_of(key), []) if completed == target), key)
 
 
 def _unit_of(key):
@@ -557,13 +576,18 @@ def _unit_of(key):
 
 def _completed_config(config):
     """A stored V2S configuration with the parameters added after it was written."""
-    from .estimator import V2SClassifier
-
     stored = json.loads(config)
-    defaults = json.loads(json.dumps(_decisive_params(V2SClassifier()), default=str))
-    added = {name: value for name, value in defaults.items() if name not in stored}
+    added = {name: value for name, value in _v2s_defaults().items() if name not in stored}
     added.update({name: value for name, value in VALUES_BEFORE_DEFAULT_CHANGED.items() if name in added})
     return {**stored, **added}
+
+
+@functools.cache
+def _v2s_defaults():
+    """Today's V2S parameter defaults as a results row's configuration holds them (JSON values)."""
+    from .estimator import V2SClassifier
+
+    return json.loads(json.dumps(_decisive_params(V2SClassifier()), default=str))
 
 
 def _check_methods(methods):
