@@ -678,3 +678,15 @@ def test_a_zero_head_learning_rate_keeps_the_head_while_the_program_trains(small
     torch.testing.assert_close(fixed.model_.mapping.weight, start.model_.mapping.weight)
     torch.testing.assert_close(fixed.model_.mapping.bias, start.model_.mapping.bias)
     assert fixed.program_.any()
+
+
+def test_a_logistic_start_that_no_epoch_beats_on_validation_is_kept(small_xy):
+    """Early stopping counts the logistic start as epoch 0: a program trained at a
+    step that wrecks the features cannot replace it."""
+    X, y = small_xy
+    params = {"early_stopping": True, "validation_fraction": 0.25, "max_epochs": 3, "n_iter_no_change": 3}
+    wrecked = tiny_classifier(head_init="logistic", head_learning_rate=0.0, learning_rate=1000.0, **params).fit(X, y)
+    assert wrecked.best_epoch_ == 0 and len(wrecked.history_) == 3
+    assert not wrecked.program_.any()  # the start's program, zero, is what the model holds
+    # A random start is no model: the best trained epoch is kept, as before.
+    assert tiny_classifier(learning_rate=1000.0, **params).fit(X, y).best_epoch_ >= 1

@@ -112,8 +112,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         ``"logistic"``: an L2 logistic regression of the training series'
         source outputs through the initial program (the head's probe,
         penalty chosen by cross-validation on the training series), which
-        training then refines together with the program. Needs
-        ``mapping="linear"``.
+        training then refines together with the program. With early
+        stopping the start is a candidate epoch (0): it is kept unless an
+        epoch beats it on the validation split. Needs ``mapping="linear"``.
     outputs_per_class : int, optional
         Source outputs per class for the many-to-one mappings; default
         ``n_outputs // n_classes`` for random/sequential, 1 for flm/ilm.
@@ -285,7 +286,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     history_ : list of dict
         Per epoch: train/validation loss and accuracy, seconds.
     best_epoch_ : int
-        The epoch whose state the model holds.
+        The epoch whose state the model holds; 0: the start (no epochs, or
+        a logistic start that no epoch beat on the validation split).
     n_queries_ : int
         Series sent to the source during ``fit`` (each call on one series is
         one query; in white-box mode a query also includes a backward pass).

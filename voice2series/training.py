@@ -592,6 +592,8 @@ def training_options(params):
         "verbose": params["verbose"],
         "source_learning_rate": params["finetune_learning_rate"],
         "head_learning_rate": params.get("head_learning_rate"),
+        # A logistic start is a fitted model: training must beat it on held-out series to replace it.
+        "keep_start": params.get("head_init") == "logistic",
         "zeroth_order": zeroth_order,
     }
 
@@ -616,6 +618,7 @@ def train_model(
     lr_decay=0.0,
     program_l2=0.0,
     head_learning_rate=None,
+    keep_start=False,
 ):
     """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
@@ -659,6 +662,11 @@ def train_model(
         ``train_loss`` includes it, as Keras' does).
     head_learning_rate : float, optional
         Adam's step size for a learnable mapping; None: ``learning_rate``.
+    keep_start : bool, default=False
+        With ``validation``: the state training starts from is a candidate
+        too ("epoch 0"), kept when no epoch beats it on the validation split.
+        For a start that is a fitted model (the logistic head start), so
+        that training which only hurts on held-out series does not replace it.
     queries : QueryCounter, optional
         Attached to the source by the caller. When its budget runs out,
         training stops with a warning and keeps the best validation epoch
@@ -688,6 +696,9 @@ def train_model(
     optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate, head_learning_rate)
     scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
+    if keep_start and validation is not None and zeroth_order is None:
+        val_loss, val_accuracy = _evaluate(model, *validation, batch_size, validation_cache)
+        best_score, best_state, best_epoch = (val_accuracy, val_loss), model.trained_state(), 0
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
     for epoch in epochs:
         started = time.perf_counter()
