@@ -189,6 +189,11 @@ class ReprogrammedModel(nn.Module):
 def build_model(params, series_shape, n_classes, rng):
     """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``.
 
+    A joint source name (``"crepe-tiny+crepe-full"``) gives a
+    :class:`~voice2series.program.JointProgram` of one program per source and
+    a :class:`~voice2series.sources.JointSource`, each member built as a
+    single source would be from the same parameters.
+
     Parameters
     ----------
     params : dict
