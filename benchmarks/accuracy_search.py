@@ -43,6 +43,11 @@ DATASETS = ["ArrowHead", "Coffee", "GunPoint", "ItalyPowerDemand", "OSULeaf"]
 # docs/accuracy.md, "Epochs").
 SEARCH_BASE = {"max_epochs": 100}
 
+# Round 4's shared parts: the probe (the head fitted once, delta = 0), and the
+# logistic start trained for 30 epochs with long series in windows.
+R4_PROBE = {"max_epochs": 0, "head_init": "logistic", "train_program": False}
+R4_LOGISTIC = {"max_epochs": 30, "resample": "windows", "readout": "inner", "head_init": "logistic"}
+
 # Parameters on top of SEARCH_BASE. Without "resample", the bench's rule
 # applies (v2s_params_for): resample="fit" only for series that do not fit.
 CONFIGS = {
@@ -175,80 +180,24 @@ CONFIGS = {
     # delta = 0 twin is r4-probe itself: the program's contribution measured on
     # the strongest head we have. And the logistic start with a slow head
     # (3.5e-4) and its delta = 0 twin.
-    "r4-probe": {
-        "max_epochs": 0,
-        "resample": "windows",
-        "readout": "inner",
-        "head_init": "logistic",
-        "train_program": False,
-    },
-    "r4-probe-both": {
-        "max_epochs": 0,
-        "resample": "windows",
-        "readout": "both",
-        "head_init": "logistic",
-        "train_program": False,
-    },
-    "r4-probe-program": {
-        "max_epochs": 30,
-        "resample": "windows",
-        "readout": "inner",
-        "head_init": "logistic",
-        "head_learning_rate": 0.0,
-    },
-    "r4-logistic-head3.5e-4": {
-        "max_epochs": 30,
-        "resample": "windows",
-        "readout": "inner",
-        "head_init": "logistic",
-        "head_learning_rate": 3.5e-4,
-    },
-    "r4-logistic-head3.5e-4-d0": {
-        "max_epochs": 30,
-        "resample": "windows",
-        "readout": "inner",
-        "head_init": "logistic",
-        "head_learning_rate": 3.5e-4,
-        "train_program": False,
-    },
+    "r4-probe": {**R4_PROBE, "resample": "windows", "readout": "inner"},
+    "r4-probe-both": {**R4_PROBE, "resample": "windows", "readout": "both"},
+    "r4-probe-program": {**R4_LOGISTIC, "head_learning_rate": 0.0},
+    "r4-logistic-head3.5e-4": {**R4_LOGISTIC, "head_learning_rate": 3.5e-4},
+    "r4-logistic-head3.5e-4-d0": {**R4_LOGISTIC, "head_learning_rate": 3.5e-4, "train_program": False},
     # Round 4, second batch, after the probe tied the trained models (0.787 vs
     # 0.775-0.785): what the probe reads. A short series stretched to half the
     # frame (resample="fit": CREPE's first kernels are 512 samples wide, and a
     # 150-sample series fills under a third of one), and CREPE-full (the same
     # architecture, 22 M parameters against 0.5 M, 2048-channel blocks).
-    "r4-probe-fit": {
-        "max_epochs": 0,
-        "resample": "fit",
-        "readout": "inner",
-        "head_init": "logistic",
-        "train_program": False,
-    },
-    "r4-probe-full": {
-        "source": "crepe-full",
-        "max_epochs": 0,
-        "resample": "windows",
-        "readout": "inner",
-        "head_init": "logistic",
-        "train_program": False,
-    },
+    "r4-probe-fit": {**R4_PROBE, "resample": "fit", "readout": "inner"},
+    "r4-probe-full": {**R4_PROBE, "source": "crepe-full", "resample": "windows", "readout": "inner"},
     # Round 4, third batch: one model over several sources (source="a+b", one
     # program per source, one head over their outputs side by side), as probes:
     # CREPE-tiny with CREPE-full, and with the speech-embedding model (its
     # 96-dimensional embedding of the series as placed in 16000 samples).
-    "r4-probe-joint-full": {
-        "source": "crepe-tiny+crepe-full",
-        "max_epochs": 0,
-        "resample": "windows",
-        "head_init": "logistic",
-        "train_program": False,
-    },
-    "r4-probe-joint-speech": {
-        "source": "crepe-tiny+speech-embedding",
-        "max_epochs": 0,
-        "resample": "windows",
-        "head_init": "logistic",
-        "train_program": False,
-    },
+    "r4-probe-joint-full": {**R4_PROBE, "source": "crepe-tiny+crepe-full", "resample": "windows"},
+    "r4-probe-joint-speech": {**R4_PROBE, "source": "crepe-tiny+speech-embedding", "resample": "windows"},
 }
 
 
