@@ -48,8 +48,7 @@ class SourceNames(StrOptions):
     """The ``source`` names: a registered name, or several joined by ``"+"``."""
 
     def is_satisfied_by(self, val):
-        names = val.split(JOINER) if isinstance(val, str) and JOINER in val else [val]
-        return all(isinstance(name, str) and name in self.options for name in names)
+        return isinstance(val, str) and all(name in self.options for name in val.split(JOINER))
 
     def __str__(self):
         return f"{super().__str__()}, or several of them joined by {JOINER!r}"

@@ -71,9 +71,10 @@ def explain_report(clf, X, y, out_dir, max_series=200, n_projections=1000, rando
     return {"figures": paths, "summary": summary, "theorem1": distances}
 
 
-def _epochs_line(clf, last):
-    if last is None:
+def _epochs_line(clf):
+    if not clf.history_:
         return "- epochs: 0 (the starting head, a logistic probe; nothing trained)"
+    last = clf.history_[-1]
     return (
         f"- epochs: {len(clf.history_)} (kept {clf.best_epoch_}), final train loss "
         f"{last['train_loss']:.4f}, train accuracy {last['train_accuracy']:.3f}"
@@ -82,12 +83,11 @@ def _epochs_line(clf, last):
 
 def _summary_markdown(clf, X3, y, paths, distances, n_projections):
     accuracy = float(np.mean(clf.predict(X3) == y))
-    last = clf.history_[-1] if clf.history_ else None
     lines = [
         "# voice2series explanation",
         "",
         f"- source: `{clf.model_.source.name}`, mapping: `{clf.mapping}`, classes: {', '.join(map(str, clf.classes_))}",
-        _epochs_line(clf, last),
+        _epochs_line(clf),
         f"- accuracy on the {len(y)} explained series: {accuracy:.3f}",
         f"- program: {int(clf.mask_.sum())} of {len(clf.mask_)} waveform samples, "
         f"RMS {np.sqrt(np.mean(clf.program_[clf.mask_ > 0] ** 2)):.4f}",
