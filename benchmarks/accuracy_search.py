@@ -27,7 +27,7 @@ import torch
 from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 
-from voice2series import V2SClassifier
+from voice2series import V2SClassifier, make_preset
 from voice2series.benchmark import append_row
 from voice2series.datasets import load_ucr
 from voice2series.sources.crepe import CrepeSource
@@ -198,6 +198,13 @@ CONFIGS = {
     # 96-dimensional embedding of the series as placed in 16000 samples).
     "r4-probe-joint-full": {**R4_PROBE, "source": "crepe-tiny+crepe-full", "resample": "windows"},
     "r4-probe-joint-speech": {**R4_PROBE, "source": "crepe-tiny+speech-embedding", "resample": "windows"},
+    # Round 5 (issue 15, session 2026-11-30, third): per-dataset choice of the
+    # source by inner CV on the training series. "preset": make_preset's
+    # configuration as it is (no SEARCH_BASE, no resample rule). probe-auto
+    # fits the probe on CREPE-tiny and on CREPE-full and keeps the one with the
+    # lower cross-validated log loss (SourceChoiceClassifier): does choosing per
+    # dataset beat either source alone (r4-probe 0.787, r4-probe-full 0.796)?
+    "r5-probe-auto": {"preset": "probe-auto"},
 }
 
 
@@ -206,16 +213,21 @@ def run_fold(config, dataset, fold, cv_seed, n_folds):
     X, y = load_ucr(dataset, "train")
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=cv_seed).split(X, y)
     train, validation = list(folds)[fold]
-    params = {**SEARCH_BASE, **CONFIGS[config]}
-    members = params.get("members") or [{}] * params.get("ensemble", 1)
     started = time.perf_counter()
-    models = [
-        V2SClassifier(
-            random_state=fold if len(members) == 1 else fold * 100 + i,
-            **_estimator_params({**params, **member}),
-        ).fit(_rows(X, train), y[train])
-        for i, member in enumerate(members)
-    ]
+    if "preset" in CONFIGS[config]:
+        params = CONFIGS[config]
+        preset_params = {k: v for k, v in params.items() if k != "preset"}
+        models = [make_preset(params["preset"], random_state=fold, **preset_params).fit(_rows(X, train), y[train])]
+    else:
+        params = {**SEARCH_BASE, **CONFIGS[config]}
+        members = params.get("members") or [{}] * params.get("ensemble", 1)
+        models = [
+            V2SClassifier(
+                random_state=fold if len(members) == 1 else fold * 100 + i,
+                **_estimator_params({**params, **member}),
+            ).fit(_rows(X, train), y[train])
+            for i, member in enumerate(members)
+        ]
     fit_seconds = time.perf_counter() - started
     probabilities = np.mean([model.predict_proba(_rows(X, validation)) for model in models], axis=0)
     accuracy = np.mean(models[0].classes_[probabilities.argmax(axis=1)] == y[validation])
@@ -226,7 +238,7 @@ def run_fold(config, dataset, fold, cv_seed, n_folds):
         "cv_seed": cv_seed,
         "accuracy": round(float(accuracy), 6),
         "fit_seconds": round(fit_seconds, 2),
-        "best_epoch": models[0].best_epoch_,
+        "best_epoch": getattr(models[0], "best_estimator_", models[0]).best_epoch_,
         "params": json.dumps(params, sort_keys=True),
     }
 

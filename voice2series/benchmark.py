@@ -727,7 +727,8 @@ def method_labels(rows):
     A V2S configuration whose program is not trained (``train_program=False``)
     is a head on the source's outputs, not V2S: ``"probe, δ = 0 (this run)"``
     without epochs (``max_epochs=0``, the logistic probe), ``"head only, δ = 0
-    (this run)"`` with them.
+    (this run)"`` with them; ", source chosen per dataset" is added for a
+    :class:`~voice2series.selection.SourceChoiceClassifier`.
 
     Parameters
     ----------
@@ -740,10 +741,16 @@ def method_labels(rows):
         Method name to label.
     """
     configs = [json.loads(row["config"]) for row in rows if row["method"] == "v2s" and row.get("config")]
-    if not configs or any(config.get("train_program", True) for config in configs):
+    if not configs or any(_v2s_param(config, "train_program", True) for config in configs):
         return dict(METHOD_LABELS)
-    kind = "probe" if all(config.get("max_epochs") == 0 for config in configs) else "head only"
-    return {**METHOD_LABELS, "v2s": f"{kind}, δ = 0 (this run)"}
+    kind = "probe" if all(_v2s_param(config, "max_epochs", None) == 0 for config in configs) else "head only"
+    chosen = ", source chosen per dataset" if all("sources" in config for config in configs) else ""
+    return {**METHOD_LABELS, "v2s": f"{kind}, δ = 0{chosen} (this run)"}
+
+
+def _v2s_param(config, name, default):
+    """A V2SClassifier parameter of a stored configuration, or of the one a SourceChoiceClassifier wraps."""
+    return config.get(name, config.get(f"estimator__{name}", default))
 
 
 def write_report(rows, path, seeds, methods, names, resamples=1):

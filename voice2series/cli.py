@@ -58,9 +58,10 @@ def run(X_train, y_train, X_test=None, y_test=None, *, seed=0, preset=None, save
     started = time.perf_counter()
     clf.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - started
+    # A source-choosing preset predicts with the model fitted on its chosen source.
+    member = clf.estimators_[0] if hasattr(clf, "estimators_") else getattr(clf, "best_estimator_", clf)
     if save is not None:
-        clf.save(save)
-    member = clf.estimators_[0] if hasattr(clf, "estimators_") else clf
+        member.save(save)
     return {
         "dataset": name,
         "seed": seed,

@@ -290,6 +290,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     n_queries_ : int
         Series sent to the source during ``fit`` (each call on one series is
         one query; in white-box mode a query also includes a backward pass).
+    head_cv_log_loss_ : float or None
+        With ``head_init="logistic"``: the logistic start's mean log loss over
+        the cross-validation folds that chose its penalty, on the series it
+        was fitted to; None otherwise, or when a class had a single series.
 
     Examples
     --------
@@ -504,6 +508,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = history
         self.best_epoch_ = best_epoch
         self.n_queries_ = queries.count
+        self.head_cv_log_loss_ = getattr(model.mapping, "cv_log_loss", None)
         return self
 
     def _calibrate(self, model, train, queries, rng):

@@ -99,6 +99,9 @@ class LinearMapping(nn.Linear):
         super().__init__(in_features, out_features)
         self.register_buffer("shift", torch.zeros(in_features))
         self.register_buffer("scale", torch.ones(in_features))
+        #: Mean log loss of the logistic start over the folds that chose its
+        #: penalty (:meth:`fit_logistic`); None until then, or without folds.
+        self.cv_log_loss = None
 
     def calibrate(self, source_scores, groups=None):
         """Standardise each source output with these scores' mean and std.
@@ -134,7 +137,10 @@ class LinearMapping(nn.Linear):
         smallest class when it is smaller; log loss decides). With fewer than
         two series in some class there is nothing to cross-validate, and
         ``C = 1`` is used. Call :meth:`calibrate` first: the regression sees
-        the scores as the head does.
+        the scores as the head does. The chosen penalty's mean log loss over
+        the folds is kept in ``cv_log_loss`` (None without folds): the score
+        by which :class:`~voice2series.selection.SourceChoiceClassifier`
+        compares sources.
 
         Parameters
         ----------
@@ -149,10 +155,11 @@ class LinearMapping(nn.Linear):
         labels = targets.detach().cpu().numpy()
         smallest = np.bincount(labels, minlength=self.out_features)[np.unique(labels)].min()
         model = LogisticRegression(C=1.0, max_iter=2000)
+        self.cv_log_loss = None
         if smallest >= 2:
             folds = StratifiedKFold(min(5, int(smallest)), shuffle=True, random_state=random_state)
-            model = GridSearchCV(model, {"C": LOGISTIC_CS}, scoring="neg_log_loss", cv=folds).fit(features, labels)
-            model = model.best_estimator_
+            search = GridSearchCV(model, {"C": LOGISTIC_CS}, scoring="neg_log_loss", cv=folds).fit(features, labels)
+            model, self.cv_log_loss = search.best_estimator_, -float(search.best_score_)
         else:
             model.fit(features, labels)
         weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, self.out_features)

@@ -80,6 +80,7 @@ def save_model(clf, path):
         "history": json.dumps(clf.history_),
         "best_epoch": int(clf.best_epoch_),
         "n_queries": int(getattr(clf, "n_queries_", 0)),
+        "head_cv_log_loss": clf.head_cv_log_loss_,
         "state": {k: v.cpu() for k, v in clf.model_.trained_state().items()},
     }
     torch.save(payload, Path(path))
@@ -146,4 +147,6 @@ def load_model(path, cls):
     clf.history_ = json.loads(payload["history"])
     clf.best_epoch_ = payload["best_epoch"]
     clf.n_queries_ = int(payload.get("n_queries", 0))
+    # Files written before the attribute existed did not keep it.
+    clf.head_cv_log_loss_ = payload.get("head_cv_log_loss")
     return clf

@@ -17,6 +17,10 @@ or of ensemble members, whose cost and measured accuracy are documented:
   by cross-validation on the training series (``max_epochs=0``,
   ``head_init="logistic"``, ``train_program=False``); seconds per fit. The
   baseline a trained program has to beat (docs/accuracy.md, round 4).
+- ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
+  whichever probe has the lower cross-validated log loss on the training
+  series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
+  both probes, so about CREPE-full's probe time (docs/accuracy.md, round 5).
 - ``"paper"``: V2S_a of the paper as close as this library runs it
   (:data:`PAPER_PARAMS`, docs/reproduction.md); costly (an AttRNN on
   16,000-sample waveforms, 100 epochs). For reproduction, not for accuracy:
@@ -27,6 +31,7 @@ or of ensemble members, whose cost and measured accuracy are documented:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -34,6 +39,7 @@ from sklearn.ensemble import VotingClassifier
 from sklearn.utils import check_random_state
 
 from .estimator import V2SClassifier
+from .selection import PROBE_PARAMS, SourceChoiceClassifier
 
 __all__ = [
     "PAPER_DIFFERENCES",
@@ -41,6 +47,7 @@ __all__ = [
     "PREVIOUS_DEFAULT",
     "PRESETS",
     "PROBE_PARAMS",
+    "SourceChoice",
     "make_ensemble",
     "make_preset",
 ]
@@ -95,17 +102,25 @@ PAPER_DIFFERENCES = (
     "framework: PyTorch, not TensorFlow/Keras with kapre spectrogram layers",
 )
 
-# name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
-# with these parameters) or a list of ensemble member parameters.
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """A preset that chooses its source per dataset (:class:`SourceChoiceClassifier`)."""
+
+    sources: tuple
+    params: dict
+
+
 #: V2SClassifier's default until round 3 of the accuracy research (issue 15),
 #: as the bench ran it: CREPE's logits, a long series shrunk to half a frame.
 PREVIOUS_DEFAULT = {"readout": "logits", "resample": "auto"}
-#: The "probe" preset: the linear head alone, fitted once, no program.
-PROBE_PARAMS = {"max_epochs": 0, "head_init": "logistic", "train_program": False}
+# name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
+# with these parameters), a SourceChoice, or a list of ensemble member parameters.
 PRESETS = {
     "default": None,
     "paper": PAPER_PARAMS,
     "probe": PROBE_PARAMS,
+    "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_PARAMS),
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
@@ -118,12 +133,12 @@ PRESETS = {
 }
 
 
-def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | VotingClassifier:
+def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | VotingClassifier | SourceChoiceClassifier:
     """An unfitted estimator configured as the named preset.
 
     Parameters
     ----------
-    name : {"default", "ensemble", "crepe-speech", "paper", "probe"}
+    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto"}
     random_state : int, RandomState instance or None, default=None
         Seed of the model, or of the ensemble members' seeds.
     **params
@@ -132,7 +147,7 @@ def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | Vo
 
     Returns
     -------
-    V2SClassifier or sklearn.ensemble.VotingClassifier
+    V2SClassifier, sklearn.ensemble.VotingClassifier or SourceChoiceClassifier
 
     Examples
     --------
@@ -154,6 +169,14 @@ def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | Vo
         return V2SClassifier(random_state=random_state, **params)
     if isinstance(members, dict):
         return V2SClassifier(random_state=random_state, **{**members, **params})
+    if isinstance(members, SourceChoice):
+        if "source" in params:
+            raise ValueError(
+                f"The {name!r} preset chooses the source among {list(members.sources)}; drop source="
+                f"{params['source']!r}, or use SourceChoiceClassifier(sources=[...]) for other candidates."
+            )
+        estimator = V2SClassifier(**{**members.params, **params})
+        return SourceChoiceClassifier(estimator, sources=list(members.sources), random_state=random_state)
     return make_ensemble(random_state=random_state, member_params=[dict(m) for m in members], **params)
 
 
