@@ -67,6 +67,12 @@ def test_report_mean_std_beside_published_numbers(tmp_path):
         ([{"train_program": False, "max_epochs": 0}], "probe, δ = 0 (this run)"),
         # One row with a program makes the column V2S rows: it is not relabelled.
         ([{"train_program": False, "max_epochs": 0}, {"train_program": True}], "V2S (this run)"),
+        # A SourceChoiceClassifier stores the parameters of the V2SClassifier it wraps.
+        (
+            [{"estimator__train_program": False, "estimator__max_epochs": 0, "sources": ["a", "b"]}],
+            "probe, δ = 0, source chosen per dataset (this run)",
+        ),
+        ([{"estimator__train_program": True, "sources": ["a", "b"]}], "V2S (this run)"),
     ],
 )
 def test_a_v2s_column_without_a_trained_program_is_not_called_v2s(tmp_path, configs, label):

@@ -91,6 +91,16 @@ def test_run_on_files_saves_a_model_that_predict_round_trips(files, capsys):
     assert result["accuracy"] == pytest.approx(np.mean(written["predicted"] == written["label"]))
 
 
+def test_run_with_a_source_choosing_preset_reports_and_saves_the_chosen_model(files, capsys):
+    folder, _, _ = files
+    model = folder / "auto.v2s"
+    args = ["run", "--train", str(folder / "train.csv"), "--test", str(folder / "test.csv")]
+    assert main([*args, "--preset", "probe-auto", "--save", str(model), "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["params"]["source"] in {"crepe-tiny", "crepe-full"} and result["epochs"] == 0
+    assert V2SClassifier.load(model).source == result["params"]["source"]
+
+
 def test_run_on_a_ucr_archive_folder(tmp_path, capsys):
     folder = tmp_path / "Toy"
     folder.mkdir()

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from voice2series.mapping import (
     LOGISTIC_CS,
@@ -203,6 +204,13 @@ def test_logistic_start_gives_the_regressions_probabilities(n_classes):
         c for c in LOGISTIC_CS if np.allclose(_probabilities(head, scores), _fit(c, standardised, targets), atol=1e-4)
     ]
     assert len(matches) == 1, "the head should be one logistic regression on the outputs it reads"
+    search = GridSearchCV(
+        LogisticRegression(max_iter=2000),
+        {"C": LOGISTIC_CS},
+        scoring="neg_log_loss",
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+    ).fit(standardised, targets.numpy())
+    assert head.cv_log_loss == pytest.approx(-search.best_score_)
 
 
 def _fit(c, features, targets):
@@ -223,3 +231,12 @@ def test_logistic_start_never_predicts_a_class_absent_from_its_data():
         predicted = head(torch.randn(50, 4, generator=torch.Generator().manual_seed(2))).argmax(dim=1)
     assert set(predicted.tolist()) <= {0, 1}
     assert torch.all(head.weight[2] == 0)
+
+
+def test_logistic_start_without_folds_has_no_cross_validated_loss():
+    targets = torch.tensor([0, 1, 1, 1])  # class 0 has one series: nothing to cross-validate
+    scores = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    head = _standardised_head(scores, 2)
+    head.cv_log_loss = 0.5  # a stale value from an earlier fit must not survive
+    head.fit_logistic(scores, targets)
+    assert head.cv_log_loss is None

@@ -54,6 +54,14 @@ def test_save_load_round_trip_linear_head_and_feature_names(fitted_linear, tmp_p
     assert list(loaded.feature_names_in_) == list(frame.columns)
 
 
+def test_the_probes_cross_validated_loss_is_kept(small_xy, tmp_path):
+    X, y = small_xy
+    probe = tiny_classifier(max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    assert probe.head_cv_log_loss_ > 0
+    probe.save(tmp_path / "probe.v2s")
+    assert V2SClassifier.load(tmp_path / "probe.v2s").head_cv_log_loss_ == probe.head_cv_log_loss_
+
+
 def test_integer_labels_keep_their_type(tmp_path):
     X = np.random.default_rng(0).normal(size=(12, 16))
     clf = tiny_classifier(max_epochs=1).fit(X, [3, 7] * 6)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from voice2series import V2SClassifier, make_ensemble, make_preset
-from voice2series.presets import PAPER_DIFFERENCES, PAPER_PARAMS, PRESETS
+from voice2series.presets import PAPER_DIFFERENCES, PAPER_PARAMS, PRESETS, PROBE_PARAMS
 
 from .helpers import sine_classes
 
@@ -117,6 +117,14 @@ def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):
     probe = make_preset("probe", random_state=0, batch_size=64).fit(X, y)
     assert probe.readout_ == "inner" and probe.history_ == [] and not probe.program_.any()
     assert not probe.model_.program.delta.requires_grad
+
+
+def test_the_probe_auto_preset_chooses_between_the_crepes_and_refuses_a_fixed_source():
+    clf = make_preset("probe-auto", random_state=4, batch_size=64)
+    assert clf.sources == ["crepe-tiny", "crepe-full"] and clf.random_state == 4
+    assert clf.estimator.get_params() == V2SClassifier(batch_size=64, **PROBE_PARAMS).get_params()
+    with pytest.raises(ValueError, match="chooses the source among"):
+        make_preset("probe-auto", source="crepe-full")
 
 
 def test_paper_preset_is_the_official_configuration():
