@@ -70,7 +70,7 @@ class SourceChoiceClassifier(ClassifierMixin, BaseEstimator):
     --------
     >>> from voice2series.datasets import load_ucr
     >>> from voice2series.selection import SourceChoiceClassifier
-    >>> X_train, y_train = load_ucr("GunPoint", "train")
+    >>> X_train, y_train = load_ucr("ItalyPowerDemand", "train")
     >>> clf = SourceChoiceClassifier(sources=["crepe-tiny", "crepe-full"], random_state=0)
     >>> clf.fit(X_train, y_train).source_ in {"crepe-tiny", "crepe-full"}
     True
@@ -120,7 +120,7 @@ class SourceChoiceClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _checked_sources(self):
-        sources = [self.sources] if isinstance(self.sources, str) else list(self.sources)
+        sources = list(self.sources)
         if not sources or not all(isinstance(name, str) for name in sources):
             raise ValueError(
                 f"sources must be a non-empty list of source names, e.g. ['crepe-tiny', 'crepe-full']; "
