@@ -8,6 +8,7 @@ import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import voice2series.mapping
 from voice2series import V2SClassifier
 from voice2series.mapping import LinearMapping
 from voice2series.selection import PROBE_PARAMS, SourceChoiceClassifier, _lowest_loss
@@ -20,7 +21,21 @@ def _one_thread(one_torch_thread):
     """CREPE-full's forward passes share the machine; one torch thread each."""
 
 
-@parametrize_with_checks([SourceChoiceClassifier(sources=["crepe-tiny"], random_state=0)])
+@pytest.fixture(autouse=True, scope="module")
+def _one_penalty():
+    """One logistic penalty instead of the grid, for every test and module fixture here: the choice
+    reads the folds' log loss either way, and the grid (tested in test_mapping.py) would make each
+    probe several times slower."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(voice2series.mapping, "LOGISTIC_CS", np.array([1.0]))
+        yield
+
+
+# The probe on CREPE's 360 logits: the contract does not depend on what the head reads, and a
+# logistic regression of the 816 inner statistics makes check_classifiers_train 4x slower.
+@parametrize_with_checks(
+    [SourceChoiceClassifier(V2SClassifier(readout="logits", **PROBE_PARAMS), sources=["crepe-tiny"], random_state=0)]
+)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
