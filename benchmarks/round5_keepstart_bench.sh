@@ -10,22 +10,10 @@
 # are copied from bench_offline_round4_program/results.csv beforehand (same
 # parameters, same key; without a validation split the training is the same
 # code path), so the bench fits only OSULeaf and PLAID, seeds 0-2.
-# Committed before it ran.
+# Committed before it ran; the copy moved into offline_bench.sh's copy_rows
+# afterwards (the same rows).
 source "$(dirname "$0")/offline_bench.sh"
 OUT=benchmarks/results/bench_offline_round5_keepstart
-mkdir -p $OUT
-[ -f $OUT/results.csv ] || python - <<'PY'
-import csv
-src = "benchmarks/results/bench_offline_round4_program/results.csv"
-dst = "benchmarks/results/bench_offline_round5_keepstart/results.csv"
-with open(src, newline="") as f:
-    rows = list(csv.DictReader(f))
-kept = [r for r in rows if not (r["method"] == "v2s" and r["dataset"] in {"OSULeaf", "PLAID"})]
-with open(dst, "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(kept)
-print(f"copied {len(kept)} of {len(rows)} rows")
-PY
+copy_rows benchmarks/results/bench_offline_round4_program/results.csv $OUT OSULeaf PLAID
 offline_bench_named $OUT probe_program_keepstart --seeds 3 --max-epochs 30 --head-init logistic --head-learning-rate 0
 echo "== done $(date)"

@@ -9,22 +9,10 @@
 # two probes' fit times together)? Declared together with its CV row
 # (benchmarks/accuracy_search.py, r5-probe-auto) and run whatever the CV says,
 # so the test result chooses nothing. Committed before it ran. Baseline rows
-# are copied from bench_offline_round3/results.csv beforehand.
+# are copied from bench_offline_round3/results.csv beforehand (the copy moved
+# into offline_bench.sh's copy_rows afterwards; the same rows).
 source "$(dirname "$0")/offline_bench.sh"
 OUT=benchmarks/results/bench_offline_round5
-mkdir -p $OUT
-[ -f $OUT/results.csv ] || python - <<'PY'
-import csv
-src = "benchmarks/results/bench_offline_round3/results.csv"
-dst = "benchmarks/results/bench_offline_round5/results.csv"
-with open(src, newline="") as f:
-    rows = list(csv.DictReader(f))
-kept = [r for r in rows if r["method"] != "v2s"]
-with open(dst, "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(kept)
-print(f"copied {len(kept)} baseline rows")
-PY
+copy_rows benchmarks/results/bench_offline_round3/results.csv $OUT
 offline_bench_named $OUT probe_auto --seeds 3 --preset probe-auto
 echo "== done $(date)"
