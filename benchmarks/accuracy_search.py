@@ -205,6 +205,13 @@ CONFIGS = {
     # lower cross-validated log loss (SourceChoiceClassifier): does choosing per
     # dataset beat either source alone (r4-probe 0.787, r4-probe-full 0.796)?
     "r5-probe-auto": {"preset": "probe-auto"},
+    # Round 6 (issue 15, session 2026-12-04): the program trained on the
+    # held-out loss. Each series is scored by a logistic head fitted on the
+    # other four folds of the training series (program_loss="cross-fitted",
+    # voice2series/crossfit.py), the epoch with the lowest cross-fitted loss
+    # kept (the start included), then the head fitted on all of them. Its
+    # delta = 0 twin is r4-probe: the two differ only by the program.
+    "r6-crossfit": {**R4_LOGISTIC, "program_loss": "cross-fitted"},
 }
 
 

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
+from .crossfit import PROGRAM_LOSSES, cross_fit_options, train_cross_fitted
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
 from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES
 from .series_input import check_series
@@ -258,6 +259,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (or fine-tuned source weights) train: a linear probe of the source's
         outputs, the control that measures what the program adds. Needs
         ``mapping="linear"`` or ``finetune``.
+    program_loss : {"train", "cross-fitted"}, default="train"
+        What the program learns from. ``"train"``: the training series' loss
+        under the head trained with it. ``"cross-fitted"``: each series' loss
+        under a logistic head fitted without it (5 stratified folds drawn
+        once, the heads refitted every epoch); the epoch with the lowest cross-fitted
+        log loss is kept (epoch 0, the start, included), then the head is
+        fitted on every series as ``head_init="logistic"`` fits it
+        (:func:`voice2series.crossfit.train_cross_fitted`). Needs
+        ``head_init="logistic"``; trains no head by Adam (``head_learning_rate``
+        and ``label_smoothing`` do not apply) and holds out no validation
+        split. Its delta = 0 twin is the logistic probe (``max_epochs=0``,
+        ``train_program=False``).
 
     Attributes
     ----------
@@ -346,6 +359,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "finetune_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "sample_specific_mask": ["boolean"],
         "train_program": ["boolean"],
+        "program_loss": [StrOptions(set(PROGRAM_LOSSES))],
     }
 
     def __init__(
@@ -391,6 +405,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         finetune_learning_rate=1e-4,
         sample_specific_mask=False,
         train_program=True,
+        program_loss="train",
     ):
         self.source = source
         self.input_length = input_length
@@ -432,6 +447,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.finetune_learning_rate = finetune_learning_rate
         self.sample_specific_mask = sample_specific_mask
         self.train_program = train_program
+        self.program_loss = program_loss
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> V2SClassifier:
         """Learn the input program (and head) on labelled series.
@@ -481,19 +497,30 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             placed = self._placed(model, X).to(device)
             targets = torch.as_tensor(encoder.transform(y), device=device)
             train, validation = (placed, targets), None
-            if self.max_epochs and uses_early_stopping(self.early_stopping, len(targets)):
+            cross_fitted = self.program_loss == "cross-fitted"
+            if self.max_epochs and not cross_fitted and uses_early_stopping(self.early_stopping, len(targets)):
                 train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
                 self._calibrate(model, train, queries, rng)
-                history, best_epoch = train_model(
-                    model,
-                    train,
-                    validation,
-                    generator=torch.Generator().manual_seed(int(rng.randint(2**31))),
-                    queries=queries,
-                    **training_options(self.get_params()),
-                )
+                generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
+                if cross_fitted:
+                    history, best_epoch = train_cross_fitted(
+                        model,
+                        train,
+                        generator=generator,
+                        cache=model.series_cache(train[0], self.batch_size),
+                        **cross_fit_options(self.get_params()),
+                    )
+                else:
+                    history, best_epoch = train_model(
+                        model,
+                        train,
+                        validation,
+                        generator=generator,
+                        queries=queries,
+                        **training_options(self.get_params()),
+                    )
         if not history and self.max_epochs:
             raise ValueError(
                 f"query_budget={self.query_budget} ran out before the first epoch finished "
@@ -541,6 +568,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
         if member_names(self.source) is not None:
             self._check_joint_params()
+        if self.program_loss == "cross-fitted":
+            self._check_cross_fitted_params()
         if self.max_epochs == 0 and self.head_init != "logistic":
             raise ValueError(
                 f"max_epochs=0 trains nothing, so the model is its starting point; head_init="
@@ -593,6 +622,24 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                     f"does not apply to it. Use the default {name}, or soft voting over one model per "
                     "source (voice2series.presets.make_ensemble)."
                 )
+
+    def _check_cross_fitted_params(self):
+        """program_loss='cross-fitted': logistic heads on held-out folds, the program trained by backpropagation."""
+        needs = {
+            "head_init='logistic'": self.head_init == "logistic",
+            "mapping='linear'": self.mapping == "linear",
+            "training='white-box'": self.training == "white-box",
+            "finetune='none'": self.finetune == "none",
+            "train_program=True": bool(self.train_program),
+        }
+        unmet = [need for need, met in needs.items() if not met]
+        if unmet:
+            raise ValueError(
+                f"program_loss='cross-fitted' trains the program by backpropagation through logistic "
+                f"heads fitted on other folds, and fits the model's head the same way; it needs "
+                f"{' and '.join(unmet)}. Its delta = 0 twin is the probe: max_epochs=0, "
+                "head_init='logistic', train_program=False. Otherwise use program_loss='train'."
+            )
 
     @property
     def program_(self) -> np.ndarray:

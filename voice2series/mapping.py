@@ -17,6 +17,7 @@ __all__ = [
     "LinearMapping",
     "ManyToOneMapping",
     "bayesian_counts",
+    "class_rows",
     "bayesian_matrix",
     "frequency_counts",
     "greedy_assignment",
@@ -102,6 +103,8 @@ class LinearMapping(nn.Linear):
         #: Mean log loss of the logistic start over the folds that chose its
         #: penalty (:meth:`fit_logistic`); None until then, or without folds.
         self.cv_log_loss = None
+        #: The inverse L2 penalty :meth:`fit_logistic` chose (None until then).
+        self.logistic_C = None
 
     def calibrate(self, source_scores, groups=None):
         """Standardise each source output with these scores' mean and std.
@@ -162,7 +165,8 @@ class LinearMapping(nn.Linear):
             model, self.cv_log_loss = search.best_estimator_, -float(search.best_score_)
         else:
             model.fit(features, labels)
-        weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, self.out_features)
+        self.logistic_C = float(model.C)
+        weight, bias = class_rows(model.coef_, model.intercept_, model.classes_, self.out_features)
         with torch.no_grad():
             self.weight.copy_(torch.as_tensor(weight, dtype=self.weight.dtype))
             self.bias.copy_(torch.as_tensor(bias, dtype=self.bias.dtype))
@@ -179,7 +183,7 @@ class LinearMapping(nn.Linear):
         return self.weight.detach().cpu().numpy().astype(np.float64)
 
 
-def _class_rows(coef, intercept, classes, n_classes):
+def class_rows(coef, intercept, classes, n_classes):
     """A fitted logistic regression as one weight row and bias per class.
 
     A binary regression has one row ``w`` (the log-odds of the second class);

@@ -28,6 +28,7 @@ __all__ = [
     "ReprogrammedModel",
     "SeriesCache",
     "build_model",
+    "cached_rows",
     "calibrate_mapping",
     "model_on",
     "predict_logits",
@@ -508,7 +509,7 @@ def predict_logits(model, placed, batch_size, pad=True, cache=None):
     scores = []
     with _evaluating(model):
         for index in _chunks(len(placed), batch_size):
-            chunk, part = placed[index], _cached_rows(cache, index)
+            chunk, part = placed[index], cached_rows(cache, index)
             missing = batch_size - len(chunk) if pad else 0
             if missing:
                 chunk = F.pad(chunk, (0, 0, 0, missing))
@@ -526,7 +527,7 @@ def source_outputs(model, placed, batch_size, cache=None):
     """
     with _evaluating(model):
         scores = [
-            model.source_scores(placed[index], _cached_rows(cache, index)) for index in _chunks(len(placed), batch_size)
+            model.source_scores(placed[index], cached_rows(cache, index)) for index in _chunks(len(placed), batch_size)
         ]
     return torch.cat(scores)
 
@@ -548,7 +549,8 @@ def _chunks(n_rows, batch_size):
     return [slice(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
 
 
-def _cached_rows(cache, index):
+def cached_rows(cache, index):
+    """``cache.rows(index)``, or None without a cache (the model then runs the whole source)."""
     return None if cache is None else cache.rows(index)
 
 
@@ -849,7 +851,7 @@ def _train_one_epoch(
     order = torch.randperm(len(targets), generator=generator).to(targets.device)
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
-        logits = model(placed[batch], _cached_rows(cache, batch))
+        logits = model(placed[batch], cached_rows(cache, batch))
         loss = F.cross_entropy(logits, targets[batch], label_smoothing=label_smoothing)
         if program_l2:
             loss = loss + program_penalty(model, program_l2)
