@@ -183,6 +183,14 @@ def test_the_estimator_trains_a_cross_fitted_program(small_xy):
     assert set(clf.predict(small_xy[0])) <= set(small_xy[1])
 
 
+def test_a_cross_fitted_model_saves_and_loads_with_its_history(small_xy, tmp_path):
+    clf = tiny_classifier(max_epochs=2, head_init="logistic", program_loss="cross-fitted").fit(*small_xy)
+    clf.save(tmp_path / "model")
+    loaded = type(clf).load(tmp_path / "model")
+    assert loaded.program_loss == "cross-fitted" and loaded.history_ == clf.history_
+    assert np.array_equal(loaded.predict_proba(small_xy[0]), clf.predict_proba(small_xy[0]))
+
+
 @pytest.mark.parametrize(
     "params, match",
     [

@@ -48,3 +48,10 @@ def test_training_curves_show_validation_when_there_was_one(small_xy):
     clf = V2SClassifier(max_epochs=2, early_stopping=True, random_state=0).fit(X, y)
     labels = [line.get_label() for line in plots.plot_training_curves(clf).axes[0].get_lines()]
     assert "train" in labels and "validation" in labels
+
+
+def test_training_curves_show_the_cross_fitted_loss_of_a_cross_fitted_program(small_xy):
+    X, y = small_xy
+    clf = V2SClassifier(max_epochs=2, head_init="logistic", program_loss="cross-fitted", random_state=0).fit(X, y)
+    labels = [line.get_label() for line in plots.plot_training_curves(clf).axes[0].get_lines()]
+    assert "train" in labels and "cross-fitted" in labels and "validation" not in labels

@@ -140,6 +140,10 @@ def plot_mel_spectrogram(clf, series, n_mels=64, n_fft=512, hop_length=32):
 def plot_training_curves(clf):
     """Loss and accuracy per epoch from ``history_``, validation where there was one.
 
+    A program trained on the cross-fitted loss (``program_loss="cross-fitted"``)
+    has no validation split; its curve beside "train" is the cross-fitted
+    loss that chose the kept epoch.
+
     Parameters
     ----------
     clf : V2SClassifier
@@ -155,9 +159,10 @@ def plot_training_curves(clf):
     loss_ax, accuracy_ax = fig.subplots(1, 2)
     for ax, metric in ((loss_ax, "loss"), (accuracy_ax, "accuracy")):
         ax.plot(epochs, [r[f"train_{metric}"] for r in clf.history_], marker=".", label="train")
-        validation = [r[f"val_{metric}"] for r in clf.history_]
-        if any(v is not None for v in validation):
-            ax.plot(epochs, [np.nan if v is None else v for v in validation], marker=".", label="validation")
+        for key, label in ((f"val_{metric}", "validation"), (f"cv_{metric}", "cross-fitted")):
+            values = [r.get(key) for r in clf.history_]
+            if any(v is not None for v in values):
+                ax.plot(epochs, [np.nan if v is None else v for v in values], marker=".", label=label)
         ax.axvline(clf.best_epoch_, color="grey", ls="--", lw=0.8, label=f"kept epoch ({clf.best_epoch_})")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
