@@ -203,3 +203,49 @@ def test_a_cross_fitted_model_saves_and_loads_with_its_history(small_xy, tmp_pat
 def test_the_estimator_refuses_cross_fitting_what_it_cannot_train(small_xy, params, match):
     with pytest.raises(ValueError, match=match):
         tiny_classifier(max_epochs=1, program_loss="cross-fitted", **params).fit(*small_xy)
+
+
+# ------------------------------------------------------ a validation split
+def split_model():
+    """``small_model`` with its last 9 series held out (3 per class) as a validation split."""
+    model, (placed, targets) = small_model()
+    order = torch.argsort(targets, stable=True)
+    held = torch.cat([order[targets[order] == c][-3:] for c in range(3)])
+    kept = torch.as_tensor([i for i in range(len(targets)) if i not in set(held.tolist())])
+    train, validation = (placed[kept], targets[kept]), (placed[held], targets[held])
+    scores = source_outputs(model, train[0], 8)
+    model.mapping.calibrate(scores)
+    model.mapping.fit_logistic(scores, train[1], 0)
+    return model, train, validation
+
+
+def test_with_a_validation_split_the_epoch_is_chosen_on_it():
+    """The kept epoch is the first with the best (validation accuracy, lower loss), the start
+    included (its score: any epoch of the same model with the program held still)."""
+    model, train, validation = split_model()
+    still, _ = fit_cross_fitted(split_model()[0], train, validation=validation, learning_rate=0.0, max_epochs=1)
+    history, best_epoch = fit_cross_fitted(model, train, validation=validation, max_epochs=5)
+    assert all(h["val_loss"] is not None and h["cv_loss"] is not None for h in history)
+    scores = [(h["val_accuracy"], -h["val_loss"]) for h in still[:1] + history]
+    assert best_epoch == max(range(len(scores)), key=scores.__getitem__)
+    assert best_epoch > 0  # here a trained epoch wins on validation, while the cross-fitted loss only rose
+    assert history[best_epoch - 1]["cv_loss"] > history[0]["cv_loss"]
+
+
+def test_with_a_validation_split_an_unmoved_program_keeps_the_start_and_the_head_sees_every_series():
+    model, train, validation = split_model()
+    history, best_epoch = fit_cross_fitted(model, train, validation=validation, learning_rate=0.0, n_iter_no_change=2)
+    assert best_epoch == 0 and len(history) == 2
+    # The final head is standardised on the training and validation series together.
+    every_series = source_outputs(model, torch.cat([train[0], validation[0]]), 8)
+    assert torch.allclose(model.mapping.shift, every_series.mean(dim=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("early_stopping, held_out", [("auto", False), (True, True), (False, False)])
+def test_the_estimator_holds_out_validation_for_a_cross_fitted_program_only_when_asked(
+    small_xy, early_stopping, held_out
+):
+    clf = tiny_classifier(
+        max_epochs=2, head_init="logistic", program_loss="cross-fitted", early_stopping=early_stopping
+    ).fit(*small_xy)
+    assert (clf.history_[0]["val_loss"] is not None) == held_out

@@ -268,8 +268,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         fitted on every series as ``head_init="logistic"`` fits it
         (:func:`voice2series.crossfit.train_cross_fitted`). Needs
         ``head_init="logistic"``; trains no head by Adam (``head_learning_rate``
-        and ``label_smoothing`` do not apply) and holds out no validation
-        split. Its delta = 0 twin is the logistic probe (``max_epochs=0``,
+        and ``label_smoothing`` do not apply). ``early_stopping="auto"``
+        holds out no validation split for it (the cross-fitted loss chooses
+        the epoch); ``True`` chooses the epoch on a validation split instead,
+        series neither the program nor the heads trained on, and fits the
+        final head on all series. Its delta = 0 twin is the logistic probe (``max_epochs=0``,
         ``train_program=False``).
 
     Attributes
@@ -498,7 +501,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             targets = torch.as_tensor(encoder.transform(y), device=device)
             train, validation = (placed, targets), None
             cross_fitted = self.program_loss == "cross-fitted"
-            if self.max_epochs and not cross_fitted and uses_early_stopping(self.early_stopping, len(targets)):
+            if self.max_epochs and self._holds_out_validation(len(targets)):
                 train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
@@ -509,6 +512,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         model,
                         train,
                         generator=generator,
+                        validation=validation,
                         cache=model.series_cache(train[0], self.batch_size),
                         **cross_fit_options(self.get_params()),
                     )
@@ -622,6 +626,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                     f"does not apply to it. Use the default {name}, or soft voting over one model per "
                     "source (voice2series.presets.make_ensemble)."
                 )
+
+    def _holds_out_validation(self, n_series):
+        """Whether fit holds out a validation split: early stopping's rule, except that a cross-fitted
+        program takes one only when asked (early_stopping=True); "auto" leaves its epoch to the
+        cross-fitted loss, as round 6 measured it."""
+        if self.program_loss == "cross-fitted":
+            return not isinstance(self.early_stopping, str) and bool(self.early_stopping)
+        return uses_early_stopping(self.early_stopping, n_series)
 
     def _check_cross_fitted_params(self):
         """program_loss='cross-fitted': logistic heads on held-out folds, the program trained by backpropagation."""

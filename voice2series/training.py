@@ -29,6 +29,7 @@ __all__ = [
     "SeriesCache",
     "build_model",
     "cached_rows",
+    "is_better",
     "calibrate_mapping",
     "model_on",
     "predict_logits",
@@ -566,7 +567,7 @@ def _evaluate(model, placed, targets, batch_size, cache=None):
     return loss, accuracy
 
 
-def _is_better(score, best):
+def is_better(score, best):
     """Higher validation accuracy wins; equal accuracy is broken by lower loss."""
     return best is None or (score[0], -score[1]) > (best[0], -best[1])
 
@@ -738,7 +739,7 @@ def train_model(
             if history:  # with no complete epoch the caller has nothing to keep
                 _warn_budget(error, history, best_state is not None)
             break
-        if validation is not None and _is_better((val_accuracy, val_loss), best_score):
+        if validation is not None and is_better((val_accuracy, val_loss), best_score):
             best_score, best_state, best_epoch = (val_accuracy, val_loss), model.trained_state(), epoch
         record["queries"] = None if queries is None else queries.count
         record["seconds"] = time.perf_counter() - started
