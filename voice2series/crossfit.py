@@ -52,7 +52,7 @@ from sklearn.model_selection import StratifiedKFold
 from tqdm.auto import tqdm
 
 from .mapping import LinearMapping, class_rows
-from .training import cached_rows, is_better, program_penalty, source_outputs
+from .training import cached_rows, calibrate_on, is_better, source_outputs, train_one_epoch
 
 __all__ = [
     "CROSS_FIT_FOLDS",
@@ -285,7 +285,7 @@ def _snapshot(module):
 def _refit_heads(model, heads, placed, labels, folds, batch_size, cache):
     """Standardise the current outputs, fit the fold heads; the cross-fitted loss and accuracy, and the features."""
     scores = source_outputs(model, placed, batch_size, cache)
-    model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
+    calibrate_on(model, scores)
     features = model.mapping.standardised(scores)
     heads.fit(features, labels, folds)
     fold_index = torch.as_tensor(folds, device=features.device)
@@ -306,26 +306,17 @@ def _validation_scores(model, heads, train_features, labels, validation, batch_s
 
 def _cross_fitted_epoch(model, optimizer, heads, placed, targets, folds, batch_size, generator, cache, program_l2):
     """One pass of Adam steps on the program, each series scored by the head that did not see it."""
-    model.train()
     fold_index = torch.as_tensor(folds, device=targets.device)
-    order = torch.randperm(len(targets), generator=generator).to(targets.device)
-    total_loss, correct = 0.0, 0
-    for batch in torch.split(order, batch_size):
+
+    def batch_logits(batch):
         scores = model.source_scores(placed[batch], cached_rows(cache, batch))
-        logits = heads.logits(model.mapping.standardised(scores), fold_index[batch])
-        loss = F.cross_entropy(logits, targets[batch])
-        if program_l2:
-            loss = loss + program_penalty(model, program_l2)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.item() * len(batch)
-        correct += (logits.argmax(dim=1) == targets[batch]).sum().item()
-    return total_loss / len(targets), correct / len(targets)
+        return heads.logits(model.mapping.standardised(scores), fold_index[batch])
+
+    return train_one_epoch(model, optimizer, targets, batch_logits, batch_size, generator, program_l2=program_l2)
 
 
 def _fit_final_head(model, placed, targets, batch_size, cache, seed):
     """The model's head: standardised on, and fitted to, every series through the kept program."""
     scores = source_outputs(model, placed, batch_size, cache)
-    model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
+    calibrate_on(model, scores)
     model.mapping.fit_logistic(scores, targets, seed)

@@ -29,14 +29,16 @@ __all__ = [
     "SeriesCache",
     "build_model",
     "cached_rows",
-    "is_better",
     "calibrate_mapping",
+    "calibrate_on",
+    "is_better",
     "model_on",
     "predict_logits",
     "program_penalty",
     "resolve_device",
     "source_outputs",
     "train_model",
+    "train_one_epoch",
     "training_options",
     "uses_early_stopping",
     "validation_split",
@@ -420,10 +422,15 @@ def calibrate_mapping(model, train, batch_size, head_init="random", rng=None):
         return
     placed, targets = train
     scores = source_outputs(model, placed, batch_size)
-    model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
+    calibrate_on(model, scores)
     if head_init == "logistic":
         seed = None if rng is None else int(rng.randint(2**31))
         model.mapping.fit_logistic(scores, targets, seed)
+
+
+def calibrate_on(model, scores):
+    """Standardise the linear head on these source outputs, grouped as the source groups them."""
+    model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
 
 
 class SeriesCache:
@@ -848,11 +855,46 @@ def program_penalty(model, program_l2):
 def _train_one_epoch(
     model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0, cache=None, program_l2=0.0
 ):
+    return train_one_epoch(
+        model,
+        optimizer,
+        targets,
+        lambda batch: model(placed[batch], cached_rows(cache, batch)),
+        batch_size,
+        generator,
+        label_smoothing,
+        program_l2,
+    )
+
+
+def train_one_epoch(
+    model, optimizer, targets, batch_logits, batch_size, generator, label_smoothing=0.0, program_l2=0.0
+):
+    """One shuffled pass of optimizer steps on the cross-entropy of ``batch_logits(batch)``.
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+        Put in training mode; its program is what ``program_l2`` penalises.
+    optimizer : torch.optim.Optimizer
+    targets : torch.Tensor of int, shape (n_series,)
+    batch_logits : callable
+        Index tensor of a mini-batch -> its class scores (with gradients).
+    batch_size : int
+    generator : torch.Generator
+        Shuffles the series.
+    label_smoothing, program_l2 : float, default=0.0
+
+    Returns
+    -------
+    loss, accuracy : float
+        Means over the epoch's series (the loss with the penalty).
+    """
     model.train()
     order = torch.randperm(len(targets), generator=generator).to(targets.device)
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
-        logits = model(placed[batch], cached_rows(cache, batch))
+        logits = batch_logits(batch)
         loss = F.cross_entropy(logits, targets[batch], label_smoothing=label_smoothing)
         if program_l2:
             loss = loss + program_penalty(model, program_l2)
