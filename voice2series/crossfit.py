@@ -142,9 +142,8 @@ class FoldHeads:
         weights, biases = zip(
             *(self.regression(rows[folds != fold], targets[folds != fold]) for fold in range(folds.max() + 1))
         )
-        like = features
-        self.weight = torch.as_tensor(np.stack(weights), dtype=like.dtype, device=like.device)
-        self.bias = torch.as_tensor(np.stack(biases), dtype=like.dtype, device=like.device)
+        self.weight = torch.as_tensor(np.stack(weights), dtype=features.dtype, device=features.device)
+        self.bias = torch.as_tensor(np.stack(biases), dtype=features.dtype, device=features.device)
         return self
 
     def regression(self, rows, targets):
@@ -241,7 +240,7 @@ def train_cross_fitted(
         return (checked[1], checked[0]), cv, checked
 
     best_score, _, _ = score()
-    history, best_epoch, best_state = [], 0, _snapshot(model.program)
+    history, best_epoch, best_state = [], 0, model.trained_state()
     epochs = tqdm(range(1, max_epochs + 1), desc="fit", unit="epoch", disable=not verbose, leave=False)
     for epoch in epochs:
         started = time.perf_counter()
@@ -264,10 +263,11 @@ def train_cross_fitted(
         epochs.set_postfix(cv_loss=f"{cv_loss:.3f}")
         # The cross-fitted score's accuracy slot is a constant, so there the loss decides alone.
         if is_better(epoch_score, best_score):
-            best_score, best_epoch, best_state = epoch_score, epoch, _snapshot(model.program)
+            best_score, best_epoch, best_state = epoch_score, epoch, model.trained_state()
         if epoch - best_epoch >= n_iter_no_change:
             break
-    model.program.load_state_dict(best_state)
+    # The kept epoch's program; the head is refitted below, whatever state it was restored to.
+    model.load_state_dict(best_state, strict=False)
     seed = int(torch.randint(2**31, (), generator=generator))
     if validation is None:
         _fit_final_head(model, placed, targets, batch_size, cache, seed)
@@ -276,10 +276,6 @@ def train_cross_fitted(
             model, torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]]), batch_size, None, seed
         )
     return history, best_epoch
-
-
-def _snapshot(module):
-    return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
 
 def _refit_heads(model, heads, placed, labels, folds, batch_size, cache):
