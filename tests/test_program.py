@@ -1,5 +1,6 @@
 """The input program (program.py): placement, mask, delta, dropout, the
-sample-specific mask, resampling, amplitude, and which series fit the waveform."""
+sample-specific mask, resampling, amplitude, which series fit the waveform, and
+the view of the series a program places."""
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from voice2series.program import (
     resample_series,
     segment_offsets,
     series_length_in_waveform,
+    series_view,
     window_layout,
     window_starts,
 )
@@ -336,3 +338,37 @@ def test_a_program_pickled_before_windows_existed_still_places_series():
     restored.__setstate__(state)
     series = _series(length=16)
     torch.testing.assert_close(restored.place(series), program.place(series))
+
+
+def test_the_diff_view_is_each_channels_first_difference_at_unit_std_with_the_length_kept():
+    X = np.random.default_rng(0).normal(size=(3, 2, 20)).cumsum(axis=-1) * 7.0
+    diff = series_view(X, "diff")
+    assert diff.shape == X.shape and (diff[..., 0] == 0).all()
+    step = X[..., 1:] - X[..., :-1]
+    scale = np.concatenate([np.zeros((3, 2, 1)), step], axis=-1).std(axis=-1, keepdims=True)
+    np.testing.assert_allclose(diff[..., 1:], step / scale)
+    np.testing.assert_allclose(diff.std(axis=-1), 1.0)
+    assert series_view(X, "series") is X
+    # A constant series has no difference: zeros, not NaN.
+    assert (series_view(np.ones((1, 1, 5)), "diff") == 0).all()
+    with pytest.raises(ValueError, match="Unknown view 'fft'"):
+        series_view(X, "fft")
+
+
+def test_a_diff_program_places_the_difference_where_a_series_program_places_the_series():
+    X = np.random.default_rng(1).normal(size=(2, 1, 16))
+    series_program, diff_program = InputProgram(64, 16), InputProgram(64, 16, view="diff")
+    torch.testing.assert_close(diff_program.place_series(X), series_program.place_series(series_view(X, "diff")))
+    assert not torch.equal(diff_program.place_series(X), series_program.place_series(X))
+    with pytest.raises(ValueError, match="view must be one of"):
+        InputProgram(64, 16, view="fft")
+
+
+def test_a_program_pickled_before_views_existed_places_the_series():
+    program = InputProgram(64, 16)
+    state = program.__dict__.copy()
+    del state["view"]  # what an older version pickled
+    restored = InputProgram.__new__(InputProgram)
+    restored.__setstate__(state)
+    X = np.random.default_rng(2).normal(size=(2, 1, 16))
+    torch.testing.assert_close(restored.place_series(X), program.place_series(X))

@@ -4,6 +4,7 @@ the amortised first layer (split source calls) against the plain path."""
 
 import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -690,3 +691,52 @@ def test_a_logistic_start_that_no_epoch_beats_on_validation_is_kept(small_xy):
     assert not wrecked.program_.any()  # the start's program, zero, is what the model holds
     # A random start is no model: the best trained epoch is kept, as before.
     assert tiny_classifier(learning_rate=1000.0, **params).fit(X, y).best_epoch_ >= 1
+
+
+# ------------------------------------------------------------------- views
+def test_views_give_one_program_and_source_pass_per_view_under_one_head(small_xy, tmp_path):
+    """views="series+diff": the series and its difference each in their own waveform, with their own
+    program; the head reads both views' inner statistics, and the model pickles, saves and loads (its
+    joint source names CREPE-tiny twice, rebuilt from the member specs it wrote)."""
+    X, y = small_xy
+    clf = tiny_classifier(views="series+diff", max_epochs=2).fit(X, y)
+    programs = clf.model_.program.programs
+    assert [program.view for program in programs] == ["series", "diff"]
+    assert all(program.delta.abs().sum() > 0 for program in programs)
+    assert clf.model_.source.name == "crepe-tiny+crepe-tiny" and clf.readout_ == "inner+inner"
+    single = tiny_classifier(max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    assert clf.mapping_.shape == (3, 2 * single.mapping_.shape[1])
+    # The second view's part of the source output is what a diff-only model reads at delta = 0.
+    zero = tiny_classifier(views="series+diff", max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    diff_only = tiny_classifier(views="diff", max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    series_3d = X[:, None, :]
+    with torch.no_grad():
+        both = zero.model_.source(zero.model_.program.place_series(series_3d))
+        alone = diff_only.model_.source(diff_only.model_.program.place_series(series_3d))
+    torch.testing.assert_close(both[:, both.shape[1] // 2 :], alone)
+    expected = clf.predict_proba(X)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected, atol=1e-6)
+    clf.save(tmp_path / "views.v2s")
+    np.testing.assert_allclose(V2SClassifier.load(tmp_path / "views.v2s").predict_proba(X), expected, atol=1e-6)
+
+
+def test_views_of_a_joint_source_give_a_member_per_view_and_source_views_outermost():
+    params = tiny_classifier(source="crepe-tiny+crepe-full", views="diff+series").get_params()
+    model = build_model(params, (1, 30), 3, np.random.RandomState(0))
+    members = [(program.view, source.name) for program, source in zip(model.program.programs, model.source.members)]
+    tiny, full = "crepe-tiny", "crepe-full"
+    assert members == [("diff", tiny), ("diff", full), ("series", tiny), ("series", full)]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"views": "series+series"}, "'views' parameter"),
+        ({"views": "series+fft"}, "'views' parameter"),
+        ({"views": "series+diff", "mapping": "random"}, "views='series\\+diff' joins several waveforms"),
+    ],
+)
+def test_bad_views_are_refused_with_the_fix(small_xy, params, message):
+    X, y = small_xy
+    with pytest.raises(ValueError, match=message):
+        tiny_classifier(max_epochs=1, **params).fit(X, y)

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, QueryCounter
 from .crossfit import PROGRAM_LOSSES, cross_fit_options, train_cross_fitted
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
-from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES
+from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
 from .series_input import check_series
 from .sources import JOINER, AcousticSource, member_names, source_names
 from .training import (
@@ -53,6 +53,19 @@ class SourceNames(StrOptions):
 
     def __str__(self):
         return f"{super().__str__()}, or several of them joined by {JOINER!r}"
+
+
+class ViewNames(StrOptions):
+    """The ``views`` values: one view, or different views joined by ``"+"``."""
+
+    def is_satisfied_by(self, val):
+        if not isinstance(val, str):
+            return False
+        names = val.split(JOINER)
+        return all(name in self.options for name in names) and len(set(names)) == len(names)
+
+    def __str__(self):
+        return f"{super().__str__()}, or different ones joined by {JOINER!r}"
 
 
 class V2SClassifier(ClassifierMixin, BaseEstimator):
@@ -107,6 +120,17 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         statistics side by side. ``"inner"`` and ``"both"`` go beyond the
         paper's output-only mapping; they need ``mapping="linear"`` and a
         source that exposes its inner layers (CREPE).
+    views : {"series", "series+diff", "diff"}, default="series"
+        What the source reads of each series. ``"series"``: the series
+        itself (the paper's setting). ``"diff"``: its first difference,
+        scaled to unit standard deviation per series
+        (:func:`voice2series.program.series_view`). ``"series+diff"``: both,
+        each placed in its own waveform by the same rules with its own
+        program, one linear head over both views' outputs (as for a joint
+        source; ``mapping="linear"``); it costs two source passes per
+        series. Reading the difference goes beyond the paper; MultiRocket
+        (Tan et al. 2022) reads it beside the series for the same reason:
+        shape changes the series' own values hide.
     head_init : {"random", "logistic"}, default="random"
         How the linear head starts. ``"random"``: uniform weights.
         ``"logistic"``: an L2 logistic regression of the training series'
@@ -326,6 +350,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
         "readout": [StrOptions(set(READOUTS))],
+        "views": [ViewNames(set(VIEWS))],
         "head_init": [StrOptions(set(HEAD_INITS))],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
@@ -372,6 +397,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         input_length=None,
         mapping="linear",
         readout="auto",
+        views="series",
         head_init="random",
         outputs_per_class=None,
         mapping_reduction="logits",
@@ -414,6 +440,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.input_length = input_length
         self.mapping = mapping
         self.readout = readout
+        self.views = views
         self.head_init = head_init
         self.outputs_per_class = outputs_per_class
         self.mapping_reduction = mapping_reduction
@@ -570,7 +597,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"head_init={self.head_init!r} starts a linear head; mapping={self.mapping!r} has none. "
                 "Use mapping='linear' with it, or head_init='random'."
             )
-        if member_names(self.source) is not None:
+        if member_names(self.source) is not None or JOINER in self.views:
             self._check_joint_params()
         if self.program_loss == "cross-fitted":
             self._check_cross_fitted_params()
@@ -612,19 +639,21 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _check_joint_params(self):
-        """A joint source: one linear head over its members' outputs, programs trained by backpropagation."""
+        """A joint source or several views: one linear head over the members' outputs, programs trained by
+        backpropagation."""
         conflicts = {
             "mapping": self.mapping != "linear",
             "training": self.training != "white-box",
             "sample_specific_mask": bool(self.sample_specific_mask),
         }
+        joined = f"source={self.source!r}" if JOINER in str(self.source) else f"views={self.views!r}"
         for name, conflict in conflicts.items():
             if conflict:
                 raise ValueError(
-                    f"source={self.source!r} joins several sources under one linear head, trained by "
-                    f"backpropagation with one program per source; {name}={getattr(self, name)!r} "
+                    f"{joined} joins several waveforms (sources or views) under one linear head, trained "
+                    f"by backpropagation with one program per waveform; {name}={getattr(self, name)!r} "
                     f"does not apply to it. Use the default {name}, or soft voting over one model per "
-                    "source (voice2series.presets.make_ensemble)."
+                    "source or view (voice2series.presets.make_ensemble)."
                 )
 
     def _holds_out_validation(self, n_series):

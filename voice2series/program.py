@@ -27,6 +27,7 @@ __all__ = [
     "PLACEMENTS",
     "PROGRAM_INITS",
     "RESAMPLE_RULES",
+    "VIEWS",
     "InputProgram",
     "SampleMaskNet",
     "glorot_uniform_bound",
@@ -34,6 +35,7 @@ __all__ = [
     "resample_series",
     "segment_offsets",
     "series_length_in_waveform",
+    "series_view",
     "window_layout",
     "window_starts",
 ]
@@ -42,6 +44,10 @@ PLACEMENTS = ("start", "centre")
 INTERPOLATIONS = ("linear", "sinc")
 RESAMPLE_RULES = ("fit", "auto", "windows")
 PROGRAM_INITS = ("zeros", "glorot")
+# What a program places of each series: the series, or its first difference.
+VIEWS = ("series", "diff")
+# Floor on a difference's standard deviation, so a constant series stays zero instead of dividing by 0.
+_DIFF_STD_FLOOR = 1e-8
 
 
 def glorot_uniform_bound(fan_in, fan_out=1):
@@ -187,6 +193,39 @@ def window_starts(n_timepoints, window, n_windows):
     return [int(round(k * (n_timepoints - window) / (n_windows - 1))) for k in range(n_windows)]
 
 
+def series_view(X, view):
+    """What a program of this ``view`` places of each series.
+
+    ``"series"``: the series as they are. ``"diff"``: each channel's first
+    difference ``x[t] - x[t-1]``, with 0 at ``t = 0`` so the length is kept
+    (a series and its difference share one window layout), scaled to unit
+    standard deviation per series and channel. Without the scaling a smooth
+    series' differences would be tiny next to the program, whose scale does
+    not depend on the series; the source's frame normalisation makes the
+    scale irrelevant while the program is zero.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_series, n_channels, n_timepoints)
+    view : {"series", "diff"}
+
+    Returns
+    -------
+    ndarray of shape (n_series, n_channels, n_timepoints)
+
+    Examples
+    --------
+    >>> series_view(np.array([[[1.0, 3.0, 2.0]]]), "diff").round(3)
+    array([[[ 0.   ,  1.604, -0.802]]])
+    """
+    if view not in VIEWS:
+        raise ValueError(f"Unknown view {view!r}; use one of {list(VIEWS)}.")
+    if view == "series":
+        return X
+    difference = np.diff(X, axis=-1, prepend=X[..., :1])
+    return difference / np.maximum(difference.std(axis=-1, keepdims=True), _DIFF_STD_FLOOR)
+
+
 def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):
     """``(n, n_channels, n_timepoints)`` float array → resampled, scaled float32 tensor.
 
@@ -330,6 +369,9 @@ class InputProgram(nn.Module):
         ``k``, instead of a copy of the whole series into every segment:
         a long series at its own resolution, one source frame per window
         (``resample="windows"``).
+    view : {"series", "diff"}, default="series"
+        What is placed of each series (:func:`series_view`): the series, or
+        its scaled first difference.
 
     Attributes
     ----------
@@ -358,8 +400,11 @@ class InputProgram(nn.Module):
         sample_specific_mask=False,
         init="zeros",
         window=None,
+        view="series",
     ):
         super().__init__()
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, got {view!r}.")
         if init not in PROGRAM_INITS:
             raise ValueError(f"init must be one of {PROGRAM_INITS}, got {init!r}.")
         if window is not None and n_channels != 1:
@@ -367,6 +412,7 @@ class InputProgram(nn.Module):
                 f"Windows of a long series are for univariate series; got {n_channels} channels. "
                 "Use resample='auto' for multivariate series."
             )
+        self.view = view
         self.input_length = int(input_length)
         self.series_length = int(series_length)
         self.n_channels = int(n_channels)
@@ -389,6 +435,8 @@ class InputProgram(nn.Module):
         # Programs pickled before windows existed hold whole-series copies only.
         state.setdefault("copy_length", state["series_length"])
         state.setdefault("starts", None)
+        # ... and before views: they place the series itself.
+        state.setdefault("view", "series")
         super().__setstate__(state)
 
     def place(self, series):
@@ -405,9 +453,9 @@ class InputProgram(nn.Module):
     def place_series(self, X, interpolation="linear", amplitude=1.0):
         """Checked series ``(n, n_channels, n_timepoints)`` → placed waveforms on ``delta``'s device.
 
-        :func:`prepare_series` to ``series_length``, then :meth:`place`.
+        :func:`series_view`, :func:`prepare_series` to ``series_length``, then :meth:`place`.
         """
-        series = prepare_series(X, self.series_length, interpolation, amplitude)
+        series = prepare_series(series_view(X, self.view), self.series_length, interpolation, amplitude)
         return self.place(series.to(self.delta.device))
 
     def _copy(self, channels, index):
@@ -531,5 +579,5 @@ class JointProgram(nn.Module):
     def unplace(self, values):
         raise ValueError(
             "Maps back onto the series read one program; this model has one per source of a joint "
-            "source. Explain a model fitted on one of its sources."
+            "source (or per view of the series). Explain a model fitted on one of its sources, with views='series'."
         )

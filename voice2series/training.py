@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
 from .program import InputProgram, JointProgram, series_length_in_waveform, window_layout
-from .sources import AcousticSource, JointSource, SplitBatch, get_source, member_names
+from .sources import JOINER, AcousticSource, JointSource, SplitBatch, get_source, member_names
 
 __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
@@ -196,7 +196,9 @@ def build_model(params, series_shape, n_classes, rng):
     A joint source name (``"crepe-tiny+crepe-full"``) gives a
     :class:`~voice2series.program.JointProgram` of one program per source and
     a :class:`~voice2series.sources.JointSource`, each member built as a
-    single source would be from the same parameters.
+    single source would be from the same parameters; several views
+    (``views="series+diff"``) give one member per view and source, views
+    outermost.
 
     Parameters
     ----------
@@ -215,11 +217,12 @@ def build_model(params, series_shape, n_classes, rng):
         copied before fine-tuning unfreezes it, so the caller's object never
         changes.
     """
-    names = member_names(params["source"])
-    if names is None:
-        program, source = _program_and_source(params, series_shape)
+    names = member_names(params["source"]) or [params["source"]]
+    views = params.get("views", "series").split(JOINER)
+    members = [_program_and_source({**params, "source": name}, series_shape, view) for view in views for name in names]
+    if len(members) == 1:
+        program, source = members[0]
     else:
-        members = [_program_and_source({**params, "source": name}, series_shape) for name in names]
         program = JointProgram([member_program for member_program, _ in members])
         source = JointSource([member_source for _, member_source in members])
     if params["finetune"] != "none" and isinstance(params["source"], AcousticSource):
@@ -239,8 +242,9 @@ def build_model(params, series_shape, n_classes, rng):
     return ReprogrammedModel(program, source, mapping)
 
 
-def _program_and_source(params, series_shape):
-    """The program and source of one named source (or source instance), before fine-tuning."""
+def _program_and_source(params, series_shape, view="series"):
+    """The program (placing ``view`` of the series) and source of one named source (or source instance),
+    before fine-tuning."""
     n_channels, n_timepoints = series_shape
     options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
     source = get_source(params["source"], **options)
@@ -268,6 +272,7 @@ def _program_and_source(params, series_shape):
         params["sample_specific_mask"],
         init=params.get("program_init", "zeros"),
         window=layout.get("window"),
+        view=view,
     )
     program.delta.requires_grad_(params["train_program"])
     return program, source

@@ -236,9 +236,8 @@ def get_source(source: str | AcousticSource, **options) -> AcousticSource:
                 f"{type(source).__name__} instance directly instead."
             )
         return source.freeze()
-    names = member_names(source)
-    if names is not None:
-        return _joint_source(source, names, options)
+    if isinstance(source, str) and JOINER in source:
+        return _joint_source(source, options)
     if isinstance(source, str) and source in _REGISTRY:
         return _REGISTRY[source](**options)
     raise ValueError(
@@ -247,9 +246,11 @@ def get_source(source: str | AcousticSource, **options) -> AcousticSource:
     )
 
 
-def _joint_source(name, names, options):
-    specs = options.pop("members", None) or [{"name": member} for member in names]
-    if options or [spec["name"] for spec in specs] != names:
+def _joint_source(name, options):
+    # The member specs a JointSource wrote may repeat a source (one member per view of the series);
+    # a name given by a user joins different sources.
+    specs = options.pop("members", None) or [{"name": member} for member in member_names(name)]
+    if options or JOINER.join(spec["name"] for spec in specs) != name:
         raise ValueError(
             f"The joint source {name!r} is built from its members' names (or the member specs "
             f"it wrote); options {sorted(options)} apply to single sources. Build the members "
