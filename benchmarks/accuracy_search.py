@@ -218,6 +218,20 @@ CONFIGS = {
     # program nor the fold heads train on; the final head sees every series.
     # Twin: r4-probe again.
     "r6-crossfit-val": {**R4_LOGISTIC, "program_loss": "cross-fitted", "early_stopping": True},
+    # Round 7 (issue 15, session 2026-12-07): the source also reads each
+    # series' first difference (views="series+diff": its own waveform and
+    # program, one head over both views). A scratch ridge probe of CREPE-tiny's
+    # inner statistics, delta = 0, 5-fold CV on the ten training splits only,
+    # read 0.788 without the difference and 0.823 with it (OSULeaf 0.725 ->
+    # 0.820, PigCVP 0.327 -> 0.529, ACSF1 0.560 -> 0.640). First the probe on
+    # both views (twin: r4-probe), then the program trained against that
+    # probe's fixed head, as r4-probe-program (twin: r7-probe-diff). Rule,
+    # written before either runs: r7-program-diff becomes the default if its CV
+    # mean beats the default's (r2-windows-inner, 0.775) by more than 0.01, as
+    # round 4's rule says. Both test runs are declared with these rows
+    # (benchmarks/round7_views_bench.sh) and run whatever CV says.
+    "r7-probe-diff": {**R4_PROBE, "resample": "windows", "readout": "inner", "views": "series+diff"},
+    "r7-program-diff": {**R4_LOGISTIC, "head_learning_rate": 0.0, "views": "series+diff"},
 }
 
 
