@@ -92,6 +92,28 @@ def test_grad_cam_covers_every_frame_of_a_long_input():
     np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_waveform_to_series_averages_the_waveforms_of_several_views():
+    X = np.random.default_rng(0).normal(size=(6, 10))
+    clf = V2SClassifier(max_epochs=1, views="series+diff", random_state=0).fit(X, [0, 1] * 3)
+    series_program, diff_program = clf.model_.program.programs
+    values = np.zeros((1, clf.model_.program.input_length))
+    values[0, :10] = np.arange(10)  # the series' samples in the first waveform
+    values[0, 1024 : 1024 + 10] = np.arange(10) + 2  # the difference's in the second
+    assert (series_program.offsets, diff_program.offsets) == ([0], [0])
+    np.testing.assert_allclose(explain.waveform_to_series(clf, values)[0, 0], np.arange(10) + 1)
+
+
+def test_grad_cam_maps_each_view_through_its_own_source():
+    X = np.random.default_rng(0).normal(size=(6, 20))
+    clf = V2SClassifier(max_epochs=1, views="series+diff", random_state=0).fit(X, [0, 1] * 3)
+    cam = explain.grad_cam(clf, X[:2])
+    assert cam.shape == (2, 2048)
+    np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
+    assert (cam[:, :1024].sum(axis=1) > 0).all() and (cam[:, 1024:].sum(axis=1) > 0).all()
+    with pytest.raises(ValueError, match="reads 2 waveforms"):
+        explain.grad_cam(clf, X[:2], layer="members.0.convs.1")
+
+
 def test_waveform_to_series_undoes_resampling():
     X = np.random.default_rng(0).normal(size=(6, 10))
     clf = V2SClassifier(max_epochs=1, resample=19, random_state=0).fit(X, [0, 1] * 3)

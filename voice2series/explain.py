@@ -245,7 +245,9 @@ def grad_cam(clf, X, classes=None, layer=None):
     of its channels, stretched linearly from the layer's time axis onto the
     waveform and normalised to sum to 1. A source that cuts the waveform into
     frames (CREPE beyond 1024 samples) is handled by laying the frames' maps
-    end to end, exact when frames do not overlap.
+    end to end, exact when frames do not overlap. A model that reads several
+    waveforms (a joint source, or ``views="series+diff"``) gets each
+    waveform's map from its own source's first convolution, end to end.
 
     Parameters
     ----------
@@ -266,29 +268,49 @@ def grad_cam(clf, X, classes=None, layer=None):
         supports the class).
     """
     model = _model(clf)
-    layer = layer or default_cam_layer(model.source)
-    module = model.source.get_submodule(layer) if isinstance(layer, str) else layer
+    parts = _waveform_parts(model.source)
+    if layer is not None and len(parts) > 1:
+        raise ValueError(
+            f"This model reads {len(parts)} waveforms (a joint source, or views of the series), each "
+            "through its own source; leave layer=None to map each one's first convolution."
+        )
+    modules = [member.get_submodule(default_cam_layer(member)) for member in parts] if layer is None else [layer]
+    modules = [model.source.get_submodule(m) if isinstance(m, str) else m for m in modules]
+    # One hook per module: a source instance passed for several views is one module called once per waveform.
+    modules = list({id(module): module for module in modules}.values())
     placed = _placed(clf, X)
     targets = _target_classes(clf, placed, classes)
-    captured = {}
+    captured = []
 
     def keep(_, __, output):
         output.retain_grad()
-        captured["maps"] = output
+        captured.append(output)
 
-    handle = module.register_forward_hook(keep)
+    handles = [module.register_forward_hook(keep) for module in modules]
     try:
         with torch.enable_grad():
             model(placed.requires_grad_(True)).gather(1, targets[:, None]).sum().backward()
     finally:
-        handle.remove()
-    maps, gradients = captured["maps"].detach(), captured["maps"].grad
-    cam = F.relu((gradients.mean(dim=2, keepdim=True) * maps).sum(dim=1))
-    # Rows beyond the batch are frames of the same waveform, in order.
-    cam = cam.reshape(len(placed), -1)
-    cam = F.interpolate(cam[:, None], size=placed.shape[1], mode="linear", align_corners=False)[:, 0]
+        for handle in handles:
+            handle.remove()
+    lengths = [placed.shape[1]] if len(parts) == 1 else [member.input_length for member in parts]
+    cam = torch.cat([_cam(maps, len(placed), length) for maps, length in zip(captured, lengths)], dim=1)
     total = cam.sum(dim=1, keepdim=True)
     return torch.where(total > 0, cam / total.clamp_min(1e-30), cam).double().numpy()
+
+
+def _waveform_parts(source):
+    """The sources that read the parts of the waveform, in order: a joint source's members, or the source."""
+    return list(getattr(source, "members", [source]))
+
+
+def _cam(maps, n_waveforms, length):
+    """Grad-CAM of one layer's captured output, stretched onto its ``length`` waveform samples."""
+    activations, gradients = maps.detach(), maps.grad
+    cam = F.relu((gradients.mean(dim=2, keepdim=True) * activations).sum(dim=1))
+    # Rows beyond the batch are frames of the same waveform, in order.
+    cam = cam.reshape(n_waveforms, -1)
+    return F.interpolate(cam[:, None], size=length, mode="linear", align_corners=False)[:, 0]
 
 
 def waveform_to_series(clf, values):
@@ -297,7 +319,10 @@ def waveform_to_series(clf, values):
     Values at the samples each series copy occupies are averaged over the
     copies (segments) of a channel, or over the windows covering a sample
     (:meth:`voice2series.program.InputProgram.unplace`), then resampled
-    linearly from the placed length back to the series' length.
+    linearly from the placed length back to the series' length. A model
+    that reads several waveforms (a joint source, or ``views="series+diff"``)
+    gets the mean over its waveforms; on the difference's waveform, step
+    ``t`` stands for the change from ``t - 1`` to ``t``.
 
     Parameters
     ----------
@@ -310,6 +335,13 @@ def waveform_to_series(clf, values):
     ndarray of shape (n_series, n_channels, n_timepoints)
     """
     program = clf.model_.program
+    programs = list(getattr(program, "programs", [program]))
+    parts = np.split(np.asarray(values, dtype=np.float64), np.cumsum([p.input_length for p in programs])[:-1], axis=1)
+    return np.mean([_unplaced(clf, member, part) for member, part in zip(programs, parts)], axis=0)
+
+
+def _unplaced(clf, program, values):
+    """One program's part of the waveform values on the series' time steps."""
     length, n_channels = program.series_length, clf.n_channels_
     per_channel = program.unplace(values)
     if length == clf.n_timepoints_:
