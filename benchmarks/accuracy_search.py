@@ -30,6 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 from voice2series import V2SClassifier, make_preset
 from voice2series.benchmark import append_row
 from voice2series.datasets import load_ucr
+from voice2series.presets import ROUND3_DEFAULT
 from voice2series.sources.crepe import CrepeSource
 from voice2series.threads import available_cores
 
@@ -40,8 +41,9 @@ DATASETS = ["ArrowHead", "Coffee", "GunPoint", "ItalyPowerDemand", "OSULeaf"]
 # Every configuration starts from SEARCH_BASE on top of V2SClassifier's
 # defaults, so that a change of defaults does not change what a configuration
 # name means: "default" is max_epochs=100 (50 was the default for a while; see
-# docs/accuracy.md, "Epochs").
-SEARCH_BASE = {"max_epochs": 100}
+# docs/accuracy.md, "Epochs"), with a random head at the program's step size
+# reading the series alone (the defaults until round 7, ROUND3_DEFAULT).
+SEARCH_BASE = dict(ROUND3_DEFAULT)
 
 # Round 4's shared parts: the probe (the head fitted once, delta = 0), and the
 # logistic start trained for 30 epochs with long series in windows.

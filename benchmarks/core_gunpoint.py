@@ -24,6 +24,7 @@ import torch
 import voice2series
 from voice2series import V2SClassifier
 from voice2series.datasets import load_ucr
+from voice2series.training import resolve_auto
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -83,7 +84,8 @@ def main():
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
-        "params": {k: v for k, v in V2SClassifier().get_params().items() if k != "random_state"},
+        # The defaults as decided for a fit ("auto" resolved).
+        "params": {k: v for k, v in resolve_auto(V2SClassifier().get_params()).items() if k != "random_state"},
         "accuracy_mean": float(accuracies.mean()),
         "accuracy_std": float(accuracies.std()),
         "fit_seconds_mean": float(np.mean([r["fit_seconds"] for r in runs])),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice2series.presets import PREVIOUS_DEFAULT
+from voice2series.presets import PREVIOUS_DEFAULT, ROUND3_DEFAULT
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -92,9 +92,13 @@ def core(path):
     accuracies = [r["accuracy"] for r in runs]
     seconds = [r["fit_seconds"] for r in runs]
     params = record["params"]
+    head = f"{params['mapping']} head"
+    if params.get("head_init", "random") != "random":  # round 7: the probe's head, kept at step 0
+        head += f" started at the {params['head_init']} probe, head step {params['head_learning_rate']},"
+    views = params.get("views", "series")
     configuration = (
-        f"{params['source']}, {params['mapping']} head on its {runs[0].get('readout', 'logits')} readout, "
-        f"lr {params['learning_rate']}, {params['max_epochs']} epochs"
+        f"{params['source']} reading {' and '.join(views.split('+'))}, {head} on its "
+        f"{runs[0].get('readout', 'logits')} readout, lr {params['learning_rate']}, {params['max_epochs']} epochs"
     )
     return (
         "\n".join(
@@ -135,15 +139,19 @@ def bench(folder):
 
 
 # performance.json files written before round 3 timed the default of the time.
-PREVIOUS_DEFAULT_ARGS = "".join(f', {name}="{value}"' for name, value in PREVIOUS_DEFAULT.items())
+PREVIOUS_DEFAULT_ARGS = "".join(f", {name}={value!r}" for name, value in PREVIOUS_DEFAULT.items())
 # Rows of preset_cost.py --params: configurations timed beside the presets, not presets.
 NOT_PRESETS = {
+    "round3-default": "not a preset: the default of rounds 3-6 ("
+    + ", ".join(f"`{name}={value!r}`" for name, value in ROUND3_DEFAULT.items())
+    + ")",
     "previous-default": "not a preset: the default until round 3 ("
-    + ", ".join(f'`{name}="{value}"`' for name, value in PREVIOUS_DEFAULT.items())
-    + ")"
+    + ", ".join(f"`{name}={value!r}`" for name, value in PREVIOUS_DEFAULT.items())
+    + ")",
 }
 PRESET_BENCHES = {
-    "default": "benchmarks/results/bench_offline_round3",
+    "default": "benchmarks/results/bench_offline_round7",
+    "round3-default": "benchmarks/results/bench_offline_round3",
     # The default until round 3; on the 5 datasets the presets share (none
     # longer than half a CREPE frame) round 1 ran this same computation.
     "previous-default": "benchmarks/results/bench_offline",

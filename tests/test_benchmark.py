@@ -145,18 +145,24 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "dropped, resumed",
+    "dropped, pinned, resumed",
     [
         # Added later with the default that keeps earlier results: the same run.
-        ("head_learning_rate", True),
+        ("program_loss", {}, True),
         # Its default changed after it was added: a row without it ran "logits", not today's "auto".
-        ("readout", False),
+        ("readout", {}, False),
+        # Round 7's defaults: a row without them read the series alone, with the head at the program's step.
+        ("views", {}, False),
+        ("views", {"views": "series"}, True),
+        ("head_learning_rate", {}, False),
+        ("head_learning_rate", {"head_learning_rate": None}, True),
     ],
 )
-def test_a_row_written_before_a_parameter_existed_resumes_when_it_ran_the_same(tmp_path, dropped, resumed):
+def test_a_row_written_before_a_parameter_existed_resumes_when_it_ran_the_same(tmp_path, dropped, pinned, resumed):
     make_archive(tmp_path)
     out = tmp_path / "out"
-    args = dict(methods=["v2s"], seeds=1, v2s_params=FAST_V2S, ucr_root=tmp_path, download=False, quiet=True)
+    v2s_params = {**FAST_V2S, **pinned}
+    args = dict(methods=["v2s"], seeds=1, v2s_params=v2s_params, ucr_root=tmp_path, download=False, quiet=True)
     run_benchmark("Synth", out, log=lambda line: None, **args)
     (row,) = read_csv(out / "results.csv")
     config = json.loads(row["config"])

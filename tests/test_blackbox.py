@@ -94,7 +94,10 @@ def test_query_budget_stops_training_cleanly(small_xy):
 @pytest.mark.slow
 def test_black_box_learns_italy_power_demand(italy):
     (X, y), (X_test, y_test) = italy
-    clf = V2SClassifier(training="black-box", learning_rate=0.001, max_epochs=5, random_state=0).fit(X, y)
+    # A random head trained with the program, as measured (round 7's default keeps a logistic start fixed).
+    clf = V2SClassifier(
+        training="black-box", learning_rate=0.001, max_epochs=5, head_init="random", random_state=0
+    ).fit(X, y)
     losses = [h["train_loss"] for h in clf.history_]
     assert losses[-1] < 0.8 * losses[0]
     assert clf.score(X_test[:300], y_test[:300]) > 0.75  # chance: 0.5

@@ -73,10 +73,14 @@ def test_shapes_cover_the_archive():
     assert shapes["PLAID"]["n_timepoints"] == 1344  # variable length: the length it is equalised to
 
 
-def test_default_epochs_match_the_estimator():
+def test_effort_counts_the_estimators_default_epochs_and_views():
     from voice2series import V2SClassifier
 
-    assert V2SClassifier().get_params()["max_epochs"] == cost_model.DEFAULT_EPOCHS
+    default = V2SClassifier().get_params()
+    assert cost_model._effort({}) == default["max_epochs"] * 2  # views="auto": the series and its difference
+    # A results row written before views existed: one waveform, at the epochs it stored.
+    assert cost_model._effort(cost_model._params_of({"config": '{"max_epochs": 100}'})) == cost_model.REFERENCE_EFFORT
+    assert cost_model._effort({"mapping": "random", "ensemble": 5}) == default["max_epochs"] * 5
 
 
 def test_longest_first_wall_time():
@@ -93,8 +97,11 @@ def test_plan_counts_units_and_hours():
             m: {"fit": [0.0] * (1 + len(f["fit"])), "predict": [0.0] * (1 + len(f["predict"]))}
             for m, f in cost_model.FEATURES.items()
         }
-    )  # every phase 1 s: a unit is 2 s
-    result = plan(["A", "Nowhere"], ["v2s", "1nn-dtw"], seeds=3, resamples=5, workers=4, shapes=shapes, model=flat)
+    )  # every phase 1 s at the reference effort: a unit is 2 s
+    reference = {"max_epochs": cost_model.REFERENCE_EFFORT, "views": "series"}
+    result = plan(
+        ["A", "Nowhere"], ["v2s", "1nn-dtw"], 3, 5, v2s_params=reference, workers=4, shapes=shapes, model=flat
+    )
     assert result["units"] == 3 * 5 + 5 and result["missing"] == ["Nowhere"]
     assert result["core_hours"]["1nn-dtw"] == pytest.approx(5 * 2 / 3600)
     assert result["core_hours"]["v2s"] == pytest.approx(15 * 2 / 3600)

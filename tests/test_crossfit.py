@@ -194,7 +194,7 @@ def test_a_cross_fitted_model_saves_and_loads_with_its_history(small_xy, tmp_pat
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({}, "head_init='logistic'"),
+        ({"head_init": "random"}, "head_init='logistic'"),
         ({"head_init": "logistic", "mapping": "random"}, "mapping='linear'"),
         ({"head_init": "logistic", "train_program": False}, "train_program=True"),
         ({"head_init": "logistic", "finetune": "last"}, "finetune='none'"),

@@ -201,7 +201,7 @@ def test_save_load_and_pickle_round_trips_give_identical_probabilities(small_xy,
 
 def test_a_windowed_model_round_trips_with_its_frames(tmp_path, one_torch_thread):
     X, y = random_xy(n=12, length=1300)
-    clf = tiny_classifier(resample="windows", max_epochs=1).fit(X, y)
+    clf = tiny_classifier(resample="windows", max_epochs=1, views="series").fit(X, y)
     clf.save(tmp_path / "model.v2s")
     loaded = V2SClassifier.load(tmp_path / "model.v2s")
     assert loaded.model_.source.input_length == clf.model_.source.input_length == 5 * 1024  # 5 windows
@@ -210,7 +210,7 @@ def test_a_windowed_model_round_trips_with_its_frames(tmp_path, one_torch_thread
 
 def test_tuned_source_weights_are_in_the_model_file(small_xy, tmp_path):
     X, y = small_xy
-    tiny_classifier(finetune="last", max_epochs=1).fit(X, y).save(tmp_path / "m.v2s")
+    tiny_classifier(finetune="last", max_epochs=1, views="series").fit(X, y).save(tmp_path / "m.v2s")
     state = torch.load(tmp_path / "m.v2s", weights_only=True)["state"]
     assert {k for k in state if k.startswith("source.")} == {"source.classifier.weight", "source.classifier.bias"}
 

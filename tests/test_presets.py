@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from voice2series import V2SClassifier, make_ensemble, make_preset
-from voice2series.presets import PAPER_DIFFERENCES, PAPER_PARAMS, PRESETS, PROBE_PARAMS
+from voice2series.presets import PAPER_DIFFERENCES, PAPER_PARAMS, PRESETS, PROBE_PARAMS, ROUND3_DEFAULT
 
 from .helpers import sine_classes
 
@@ -29,7 +29,8 @@ def test_members_share_parameters_and_get_distinct_reproducible_seeds():
 
 def test_probabilities_are_the_mean_of_the_members(two_class_xy):
     X, y = two_class_xy
-    ensemble = make_ensemble(2, random_state=0, **FAST).fit(X, y)
+    # Random heads: members whose heads start at the same logistic probe can agree closely.
+    ensemble = make_ensemble(2, random_state=0, head_init="random", **FAST).fit(X, y)
     members = ensemble.estimators_
     assert all(isinstance(member, V2SClassifier) for member in members)
     expected = np.mean([member.predict_proba(X) for member in members], axis=0)
@@ -76,7 +77,7 @@ def test_ensemble_members_take_their_own_parameters_over_the_shared_ones():
 def test_mixed_ensemble_fits_each_member_as_configured(small_xy):
     X, y = small_xy
     fast = {k: v for k, v in V2SClassifier._get_test_params().items() if k != "random_state"}
-    ensemble = make_ensemble(member_params=[{}, {"segments": 2}], random_state=0, **fast).fit(X, y)
+    ensemble = make_ensemble(member_params=[{}, {"segments": 2}], random_state=0, views="series", **fast).fit(X, y)
     one, two = ensemble.estimators_
     # Two segments place the series twice, so the program acts on fewer samples.
     assert two.mask_.sum() == one.mask_.sum() - X.shape[1]
@@ -112,6 +113,19 @@ def test_presets_build_the_documented_estimators():
         make_preset("best")
 
 
+def test_presets_measured_before_round_7_keep_the_defaults_they_ran_with():
+    """Round 7 changed four defaults; a preset keeps the configuration its numbers came from."""
+    members = [member for name in ("ensemble", "crepe-speech") for _, member in make_preset(name).estimators]
+    for member in members:
+        assert {name: member.get_params()[name] for name in ROUND3_DEFAULT if name != "max_epochs"} == {
+            name: value for name, value in ROUND3_DEFAULT.items() if name != "max_epochs"
+        }
+    assert [m.max_epochs for m in members] == [100] * 5 + [50, 30]
+    assert make_preset("probe").views == "series"
+    assert make_preset("probe-auto").estimator.views == "series"
+    assert make_preset("probe-diff").get_params() == V2SClassifier(**PROBE_PARAMS, views="series+diff").get_params()
+
+
 def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):
     X, y = small_xy
     probe = make_preset("probe", random_state=0, batch_size=64).fit(X, y)
@@ -122,7 +136,7 @@ def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):
 def test_the_probe_auto_preset_chooses_between_the_crepes_and_refuses_a_fixed_source():
     clf = make_preset("probe-auto", random_state=4, batch_size=64)
     assert clf.sources == ["crepe-tiny", "crepe-full"] and clf.random_state == 4
-    assert clf.estimator.get_params() == V2SClassifier(batch_size=64, **PROBE_PARAMS).get_params()
+    assert clf.estimator.get_params() == V2SClassifier(batch_size=64, **PROBE_PARAMS, views="series").get_params()
     with pytest.raises(ValueError, match="chooses the source among"):
         make_preset("probe-auto", source="crepe-full")
 

@@ -182,7 +182,7 @@ def test_resample_auto_keeps_series_up_to_half_a_segment_and_shrinks_the_others(
 def test_resample_auto_leaves_the_program_half_of_a_series_too_long_for_the_source(small_xy, one_torch_thread):
     X, y = small_xy
     long_X = np.repeat(X, 40, axis=1)  # 1200 samples > CREPE's 1024
-    clf = tiny_classifier(resample="auto", max_epochs=1).fit(long_X, y)
+    clf = tiny_classifier(resample="auto", max_epochs=1, views="series").fit(long_X, y)
     assert clf.predict(long_X).shape == (len(y),)
     assert clf.mask_.sum() == 512  # the series is shrunk to half the input
     assert clf.program_fraction_ == 0.5
@@ -192,12 +192,14 @@ def test_amplitude_scales_the_series_in_fit_and_predict(small_xy, one_torch_thre
     X, y = small_xy
     # A power of two scales float64 and float32 values exactly, so both fits
     # see bit-identical waveforms (training amplifies one-ulp differences).
-    scaled_inside = tiny_classifier(amplitude=2.0).fit(X, y)
-    scaled_outside = tiny_classifier().fit(2.0 * X, y)
+    # The series alone: the difference view is scaled per series, so scaling X outside does not reach it.
+    scaled_inside = tiny_classifier(amplitude=2.0, views="series").fit(X, y)
+    scaled_outside = tiny_classifier(views="series").fit(2.0 * X, y)
     np.testing.assert_allclose(
         scaled_inside.predict_proba(X), scaled_outside.predict_proba(2.0 * X), rtol=1e-5, atol=1e-6
     )
-    assert not np.allclose(scaled_inside.predict_proba(X), tiny_classifier().fit(X, y).predict_proba(X))
+    unscaled = tiny_classifier(views="series").fit(X, y)
+    assert not np.allclose(scaled_inside.predict_proba(X), unscaled.predict_proba(X))
 
 
 @pytest.mark.parametrize("resample", ["fit", "auto"])
@@ -294,14 +296,14 @@ def test_unplace_inverts_place_for_windows_and_for_copies():
 
 def test_resample_windows_keeps_the_series_resolution_and_one_frame_per_window(one_torch_thread):
     X, y = random_xy(n=12, length=1300)
-    clf = tiny_classifier(resample="windows", max_epochs=1).fit(X, y)
+    clf = tiny_classifier(resample="windows", max_epochs=1, views="series").fit(X, y)
     n_windows, window = window_layout(1300, 1024)
     assert clf.model_.source.input_length == n_windows * 1024 == clf.program_.shape[0]
     assert clf.program_fraction_ == 0.5
     placed = clf.placed_waveforms(X[:2]).numpy()
     start = window_starts(1300, window, n_windows)[1]
     np.testing.assert_allclose(placed[:, 1024 : 1024 + window], X[:2, start : start + window], rtol=1e-6)
-    short = tiny_classifier(resample="windows", max_epochs=1).fit(*random_xy(n=12, length=200))
+    short = tiny_classifier(resample="windows", max_epochs=1, views="series").fit(*random_xy(n=12, length=200))
     assert short.model_.source.input_length == 1024 and short.mask_.sum() == 1024 - 200  # as "auto"
 
 
@@ -344,7 +346,8 @@ def test_the_diff_view_is_each_channels_first_difference_at_unit_std_with_the_le
     X = np.random.default_rng(0).normal(size=(3, 2, 20)).cumsum(axis=-1) * 7.0
     diff = series_view(X, "diff")
     assert diff.shape == X.shape and (diff[..., 0] == 0).all()
-    step = X[..., 1:] - X[..., :-1]
+    placed = X.astype(np.float32).astype(np.float64)  # the values the model places
+    step = placed[..., 1:] - placed[..., :-1]
     scale = np.concatenate([np.zeros((3, 2, 1)), step], axis=-1).std(axis=-1, keepdims=True)
     np.testing.assert_allclose(diff[..., 1:], step / scale)
     np.testing.assert_allclose(diff.std(axis=-1), 1.0)

@@ -23,7 +23,7 @@ def test_report_writes_every_figure_and_a_summary_that_shows_them(fitted_default
     assert report["summary"] == out / "summary.md"
     assert all(f"![{name}]({name}.svg)" in summary for name in FIGURES)
     # The summary describes the model and the subsample of series it explains.
-    assert "source: `crepe-tiny`" in summary and "classes: cat, dog, emu" in summary
+    assert "source: `crepe-tiny`, views: `series+diff`" in summary and "classes: cat, dog, emu" in summary
     assert "accuracy on the 10 explained series" in summary
     assert f"epochs: {len(clf.history_)} (kept {clf.best_epoch_})" in summary
     before, after = report["theorem1"]["before"], report["theorem1"]["after"]

@@ -123,7 +123,7 @@ def test_nested_dataframe_and_list_give_the_same_model():
 
 def test_multivariate_channels_each_get_a_segment():
     X = np.random.default_rng(0).normal(size=(12, 3, 50))
-    clf = tiny_classifier(max_epochs=1, segments=2).fit(X, [0, 1] * 6)
+    clf = tiny_classifier(max_epochs=1, segments=2, views="series").fit(X, [0, 1] * 6)
     assert (clf.n_channels_, clf.n_timepoints_, clf.n_features_in_) == (3, 50, 150)
     assert int((clf.mask_ == 0).sum()) == 2 * 3 * 50
     offsets = clf.model_.program.offsets

@@ -27,6 +27,7 @@ from voice2series.training import (
     calibrate_mapping,
     predict_logits,
     program_penalty,
+    resolve_auto,
     source_outputs,
     train_model,
     training_options,
@@ -97,7 +98,10 @@ def test_early_stopping_restores_the_best_validation_epoch(italy, monkeypatch):
         return real_train_model(model, train, validation, **options)
 
     monkeypatch.setattr(voice2series.estimator, "train_model", spy)
-    clf = tiny_classifier(early_stopping=True, max_epochs=12, n_iter_no_change=3, batch_size=32).fit(X, y)
+    # A random head: a logistic start is a candidate epoch 0 (tested below), which this rule leaves out.
+    clf = tiny_classifier(
+        early_stopping=True, max_epochs=12, n_iter_no_change=3, batch_size=32, head_init="random"
+    ).fit(X, y)
     assert_best_epoch_kept(clf.history_, clf.best_epoch_, n_iter_no_change=3, max_epochs=12)
     loss, accuracy = validation_scores(clf.model_, seen["validation"], 32)
     kept = clf.history_[clf.best_epoch_ - 1]
@@ -239,7 +243,7 @@ def _changed(model_source):
 def test_finetune_changes_exactly_the_chosen_source_weights(small_xy, finetune):
     X, y = small_xy
     # The logits readout: it reads every layer, so "all" moves every weight.
-    clf = tiny_classifier(finetune=finetune, readout="logits", max_epochs=1).fit(X, y)
+    clf = tiny_classifier(finetune=finetune, readout="logits", max_epochs=1, views="series").fit(X, y)
     changed = _changed(clf.model_.source)
     buffers = {key for key, _ in clf.model_.source.named_buffers()}
     assert not any(changed[key] for key in buffers)  # batch-norm statistics never move
@@ -598,6 +602,9 @@ def test_the_estimator_fits_on_the_amortised_path_and_lands_close_to_the_plain_o
     # amplify that where a gradient is near zero: measured, the programs
     # differ by 1e-3 of their norm after 4 epochs. Exactness is the
     # double-precision test above; this one checks the estimator's wiring.
+    # One epoch: BLM remaps its labels from argmax counts every epoch, and on
+    # an AMD EPYC machine (2026-12-07) the programs were 0.7 % apart after one
+    # epoch, 7 % after two, and early stopping kept different epochs after three.
     X, y = small_xy
     caches = []
     real = ReprogrammedModel.series_cache
@@ -607,7 +614,7 @@ def test_the_estimator_fits_on_the_amortised_path_and_lands_close_to_the_plain_o
     params = {
         "random_state": 0,
         "batch_size": 8,
-        "max_epochs": 3,
+        "max_epochs": 1,
         "early_stopping": True,
         "validation_fraction": 0.25,
         "mapping": "blm",
@@ -643,7 +650,9 @@ def test_the_logistic_start_fits_the_head_and_alone_draws_from_the_rng():
 
 
 def test_head_learning_rate_gives_the_head_its_own_step_and_defaults_to_the_programs():
-    model = build_model({**V2SClassifier().get_params(), "readout": "logits"}, (1, 50), 3, np.random.RandomState(0))
+    model = build_model(
+        {**V2SClassifier().get_params(), "readout": "logits", "views": "series"}, (1, 50), 3, np.random.RandomState(0)
+    )
     steps = {}
     for head_learning_rate in (None, 1e-4):
         optimizer = _make_optimizer(model, 0.01, 0.0, 1e-4, head_learning_rate)
@@ -690,7 +699,7 @@ def test_a_logistic_start_that_no_epoch_beats_on_validation_is_kept(small_xy):
     assert wrecked.best_epoch_ == 0 and len(wrecked.history_) == 3
     assert not wrecked.program_.any()  # the start's program, zero, is what the model holds
     # A random start is no model: the best trained epoch is kept, as before.
-    assert tiny_classifier(learning_rate=1000.0, **params).fit(X, y).best_epoch_ >= 1
+    assert tiny_classifier(learning_rate=1000.0, head_init="random", **params).fit(X, y).best_epoch_ >= 1
 
 
 # ------------------------------------------------------------------- views
@@ -704,7 +713,7 @@ def test_views_give_one_program_and_source_pass_per_view_under_one_head(small_xy
     assert [program.view for program in programs] == ["series", "diff"]
     assert all(program.delta.abs().sum() > 0 for program in programs)
     assert clf.model_.source.name == "crepe-tiny+crepe-tiny" and clf.readout_ == "inner+inner"
-    single = tiny_classifier(max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    single = tiny_classifier(max_epochs=0, views="series", train_program=False).fit(X, y)
     assert clf.mapping_.shape == (3, 2 * single.mapping_.shape[1])
     # The second view's part of the source output is what a diff-only model reads at delta = 0.
     zero = tiny_classifier(views="series+diff", max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
@@ -740,3 +749,36 @@ def test_bad_views_are_refused_with_the_fix(small_xy, params, message):
     X, y = small_xy
     with pytest.raises(ValueError, match=message):
         tiny_classifier(max_epochs=1, **params).fit(X, y)
+
+
+def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_program_on_both_views(small_xy):
+    X, y = small_xy
+    probe = tiny_classifier(max_epochs=0, train_program=False).fit(X, y)
+    clf = tiny_classifier(max_epochs=3).fit(X, y)
+    assert [program.view for program in clf.model_.program.programs] == ["series", "diff"]
+    torch.testing.assert_close(clf.model_.mapping.weight, probe.model_.mapping.weight)
+    assert all(program.delta.abs().sum() > 0 for program in clf.model_.program.programs)
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({}, ("logistic", 0.0, "series+diff")),
+        ({"mapping": "random"}, ("random", None, "series")),
+        ({"head_init": "random"}, ("random", None, "series+diff")),
+        ({"train_program": False}, ("logistic", None, "series+diff")),
+        ({"training": "black-box"}, ("logistic", 0.0, "series")),
+        ({"sample_specific_mask": True}, ("logistic", 0.0, "series")),
+        ({"views": "diff", "head_learning_rate": 0.5}, ("logistic", 0.5, "diff")),
+    ],
+)
+def test_auto_defaults_follow_the_mapping_and_what_can_train(params, expected):
+    resolved = resolve_auto(V2SClassifier(**params).get_params())
+    assert (resolved["head_init"], resolved["head_learning_rate"], resolved["views"]) == expected
+    assert resolve_auto(resolved) == resolved
+
+
+def test_the_many_to_one_mappings_still_fit_with_the_defaults(small_xy):
+    X, y = small_xy
+    clf = tiny_classifier(mapping="random", max_epochs=2).fit(X, y)
+    assert clf.model_.source.name == "crepe-tiny" and clf.readout_ == "logits"

@@ -528,7 +528,13 @@ def run_benchmark(
 #: Values that reproduce results rows written before a V2S parameter existed,
 #: where they differ from today's default. A parameter is added with a default
 #: that keeps earlier results, so only a later change of default is listed.
-VALUES_BEFORE_DEFAULT_CHANGED = {"readout": "logits"}
+VALUES_BEFORE_DEFAULT_CHANGED = {
+    "readout": "logits",
+    # Round 7's defaults (voice2series.presets.ROUND3_DEFAULT) over the values before it.
+    "head_init": "random",
+    "head_learning_rate": None,
+    "views": "series",
+}
 
 
 def _stored_keys(wanted, done):

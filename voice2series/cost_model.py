@@ -4,7 +4,7 @@ A log-linear model per method and phase, fitted by least squares to the rows of
 benchmark results CSVs (``fit_seconds``, ``predict_seconds`` against the
 dataset's shape)::
 
-    log(seconds) = b0 + sum_j b_j * log(feature_j)  [+ log(max_epochs * ensemble) for V2S fit]
+    log(seconds) = b0 + sum_j b_j * log(feature_j)  [+ log(max_epochs * views * ensemble) for V2S fit]
 
 with the features each method's cost depends on (:data:`FEATURES`): V2S trains
 ``max_epochs`` passes over the training set (series are shrunk to the source
@@ -47,7 +47,10 @@ FEATURES = {
     "1nn-euclidean": {"fit": ("n_train",), "predict": ("pairs", "n_timepoints")},
     "1nn-dtw": {"fit": ("n_train",), "predict": ("pairs", "n_timepoints")},
 }
-DEFAULT_EPOCHS = 100  # V2SClassifier's max_epochs default (checked in tests)
+# The shipped coefficients give the fit time of this many passes over the
+# training series through one waveform (the default until round 7's 30
+# epochs over two views); other configurations scale by their _effort.
+REFERENCE_EFFORT = 100
 
 
 def _features(shape, names):
@@ -56,10 +59,20 @@ def _features(shape, names):
 
 
 def _effort(params):
-    """V2S training passes relative to the default: max_epochs x ensemble members."""
-    params = params or {}
-    epochs = params.get("max_epochs") or DEFAULT_EPOCHS
-    return float(epochs) * float(params.get("ensemble", 1) or 1)
+    """V2S training passes through one waveform: max_epochs x views x ensemble members.
+
+    Parameters left out take V2SClassifier's defaults; a results row written
+    before views existed read the series alone.
+    """
+    from .estimator import V2SClassifier
+    from .training import resolve_auto
+
+    resolved = resolve_auto(
+        {**V2SClassifier().get_params(), **{k: v for k, v in (params or {}).items() if v is not None}}
+    )
+    n_views = len(resolved["views"].split("+"))
+    # A probe (max_epochs=0) makes one pass, to fit its head.
+    return float(max(resolved["max_epochs"], 1)) * n_views * float((params or {}).get("ensemble", 1) or 1)
 
 
 @dataclass
@@ -91,7 +104,7 @@ class CostModel:
         shape : dict
             ``n_train``, ``n_test``, ``n_timepoints``, ``n_classes``.
         params : dict, optional
-            V2S parameters (``max_epochs``, ``ensemble``).
+            V2S parameters (``max_epochs``, ``views``, ``ensemble``).
 
         Returns
         -------
@@ -105,7 +118,7 @@ class CostModel:
             x = _features(shape, FEATURES[method][phase])
             seconds = math.exp(float(np.dot(self.coef[method][phase], x)))
             if method == "v2s" and phase == "fit":
-                seconds *= _effort(params) / DEFAULT_EPOCHS
+                seconds *= _effort(params) / REFERENCE_EFFORT
             total += seconds
         return total
 
@@ -144,7 +157,13 @@ def _params_of(row):
         config = json.loads(row.get("config") or "{}")
     except json.JSONDecodeError:
         config = {}
-    return {"max_epochs": config.get("max_epochs"), "ensemble": config.get("ensemble", 1)}
+    # A row's configuration holds every estimator parameter of its time: no "views" before round 7.
+    return {
+        "max_epochs": config.get("max_epochs"),
+        "ensemble": config.get("ensemble", 1),
+        "views": config.get("views", "series"),
+        "mapping": config.get("mapping"),
+    }
 
 
 def _usable(row):
@@ -152,8 +171,10 @@ def _usable(row):
         return False
     if row["method"] == "v2s":
         config = json.loads(row.get("config") or "{}")
-        # Other sources or training modes cost differently: only the default source, white-box.
-        return config.get("source", "crepe-tiny") == "crepe-tiny" and config.get("training") in (None, "white-box")
+        # Other sources or training modes cost differently: only the default source, white-box, with epochs
+        # (a probe's time is its logistic fit's).
+        default_source = config.get("source", "crepe-tiny") == "crepe-tiny"
+        return default_source and config.get("training") in (None, "white-box") and config.get("max_epochs") != 0
     return True
 
 
@@ -169,7 +190,7 @@ def _fit_rows(rows):
             X = np.array([_features(_shape_of(r), names) for r in mine])
             y = np.log(np.maximum([float(r[f"{phase}_seconds"]) for r in mine], FLOOR))
             if method == "v2s" and phase == "fit":
-                y = y - np.log([_effort(_params_of(r)) / DEFAULT_EPOCHS for r in mine])
+                y = y - np.log([_effort(_params_of(r)) / REFERENCE_EFFORT for r in mine])
             # A small ridge keeps the few-dataset fit from extreme exponents (not on the intercept).
             penalty = 1e-2 * np.eye(X.shape[1])
             penalty[0, 0] = 0.0

@@ -32,6 +32,7 @@ from .training import (
     calibrate_mapping,
     model_on,
     predict_logits,
+    resolve_auto,
     resolve_device,
     train_model,
     training_options,
@@ -120,9 +121,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         statistics side by side. ``"inner"`` and ``"both"`` go beyond the
         paper's output-only mapping; they need ``mapping="linear"`` and a
         source that exposes its inner layers (CREPE).
-    views : {"series", "series+diff", "diff"}, default="series"
-        What the source reads of each series. ``"series"``: the series
-        itself (the paper's setting). ``"diff"``: its first difference,
+    views : {"auto", "series", "series+diff", "diff"}, default="auto"
+        What the source reads of each series. ``"auto"``: ``"series+diff"``
+        with the linear head (white-box, no sample-specific mask), else
+        ``"series"`` (:func:`voice2series.training.resolve_auto`; the
+        round-7 choice by cross-validation, docs/accuracy.md). ``"series"``:
+        the series itself (the paper's setting). ``"diff"``: its first difference,
         scaled to unit standard deviation per series
         (:func:`voice2series.program.series_view`). ``"series+diff"``: both,
         each placed in its own waveform by the same rules with its own
@@ -131,8 +135,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         series. Reading the difference goes beyond the paper; MultiRocket
         (Tan et al. 2022) reads it beside the series for the same reason:
         shape changes the series' own values hide.
-    head_init : {"random", "logistic"}, default="random"
-        How the linear head starts. ``"random"``: uniform weights.
+    head_init : {"auto", "random", "logistic"}, default="auto"
+        How the linear head starts. ``"auto"``: ``"logistic"`` with
+        ``mapping="linear"``, else ``"random"``
+        (:func:`voice2series.training.resolve_auto`). ``"random"``: uniform weights.
         ``"logistic"``: an L2 logistic regression of the training series'
         source outputs through the initial program (the head's probe,
         penalty chosen by cross-validation on the training series), which
@@ -194,8 +200,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.01
         Adam's step size (the paper used 0.05 with a fixed many-to-one
         mapping; the learnable head trains better at 0.01).
-    head_learning_rate : float, optional
-        Adam's step size for the learnable head alone; None: ``learning_rate``.
+    head_learning_rate : float, "auto" or None, default="auto"
+        Adam's step size for the learnable head alone; None: ``learning_rate``;
+        ``"auto"``: 0 for a logistic start whose program trains (only the
+        program trains, against the probe's head: the round-7 default), else
+        None (:func:`voice2series.training.resolve_auto`).
         The inner readout gives the head 816 inputs, whose class scores move
         by many step sizes per step (docs/accuracy.md, round 3). ``0`` keeps
         the head where it started: with ``head_init="logistic"``, only the
@@ -212,8 +221,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=32
         Series per mini-batch (and per source call when predicting).
-    max_epochs : int, default=100
-        Passes over the training series. ``0`` trains nothing: with
+    max_epochs : int, default=30
+        Passes over the training series (100 until round 7 of the accuracy
+        research, which measured its default at 30). ``0`` trains nothing: with
         ``head_init="logistic"`` (which it needs) the model is the logistic
         probe of the source's outputs through the initial program, fitted on
         every training series (no validation split), in seconds.
@@ -350,8 +360,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "input_length": [Interval(Integral, 1, None, closed="left"), None],
         "mapping": [StrOptions(set(MAPPINGS))],
         "readout": [StrOptions(set(READOUTS))],
-        "views": [ViewNames(set(VIEWS))],
-        "head_init": [StrOptions(set(HEAD_INITS))],
+        "views": [StrOptions({"auto"}), ViewNames(set(VIEWS))],
+        "head_init": [StrOptions({"auto", *HEAD_INITS})],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
         "segments": [Interval(Integral, 1, None, closed="left")],
@@ -364,7 +374,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "program_l2": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "head_learning_rate": [Interval(Real, 0, None, closed="left"), None],
+        "head_learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left"), None],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "lr_decay": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
@@ -397,8 +407,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         input_length=None,
         mapping="linear",
         readout="auto",
-        views="series",
-        head_init="random",
+        views="auto",
+        head_init="auto",
         outputs_per_class=None,
         mapping_reduction="logits",
         segments=1,
@@ -411,12 +421,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         program_l2=0.0,
         weight_decay=0.0,
         learning_rate=0.01,
-        head_learning_rate=None,
+        head_learning_rate="auto",
         lr_schedule="constant",
         lr_decay=0.48,
         label_smoothing=0.0,
         batch_size=32,
-        max_epochs=100,
+        max_epochs=30,
         early_stopping="auto",
         validation_fraction=0.2,
         n_iter_no_change=20,
@@ -516,14 +526,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"y has 1 class ({encoder.classes_[0]!r}); classification needs at least "
                 "2 classes. Check that y holds the labels of every training series."
             )
-        self._check_variant_params()
+        params = resolve_auto(self.get_params())
+        self._check_variant_params(params)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         # Torch's global generator initialises layers and drives dropout: seed
         # it from random_state, and restore the caller's state afterwards.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(int(rng.randint(2**31)))
-            model = build_model(self.get_params(), X.shape[1:], len(encoder.classes_), rng).to(device)
+            model = build_model(params, X.shape[1:], len(encoder.classes_), rng).to(device)
             placed = self._placed(model, X).to(device)
             targets = torch.as_tensor(encoder.transform(y), device=device)
             train, validation = (placed, targets), None
@@ -532,7 +543,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
-                self._calibrate(model, train, queries, rng)
+                self._calibrate(model, train, queries, rng, params["head_init"])
                 generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
                 if cross_fitted:
                     history, best_epoch = train_cross_fitted(
@@ -541,7 +552,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         generator=generator,
                         validation=validation,
                         cache=model.series_cache(train[0], self.batch_size),
-                        **cross_fit_options(self.get_params()),
+                        **cross_fit_options(params),
                     )
                 else:
                     history, best_epoch = train_model(
@@ -550,7 +561,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         validation,
                         generator=generator,
                         queries=queries,
-                        **training_options(self.get_params()),
+                        **training_options(params),
                     )
         if not history and self.max_epochs:
             raise ValueError(
@@ -569,17 +580,20 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.head_cv_log_loss_ = getattr(model.mapping, "cv_log_loss", None)
         return self
 
-    def _calibrate(self, model, train, queries, rng):
+    def _calibrate(self, model, train, queries, rng, head_init):
         try:
-            calibrate_mapping(model, train, self.batch_size, self.head_init, rng)
+            calibrate_mapping(model, train, self.batch_size, head_init, rng)
         except QueryBudgetExhausted as error:
             raise ValueError(
                 f"{error} Calibrating the linear head alone needs {len(train[0])} queries (one per "
                 "training series); raise query_budget."
             ) from error
 
-    def _check_variant_params(self):
-        """Refuse combinations of the variant parameters that cannot work together."""
+    def _check_variant_params(self, params):
+        """Refuse combinations of the variant parameters that cannot work together.
+
+        ``params``: :func:`~voice2series.training.resolve_auto` of ``get_params()``, whose
+        ``"auto"`` values are decided."""
         black_box = self.training == "black-box"
         if not self.train_program and self.mapping != "linear" and self.finetune == "none":
             raise ValueError(
@@ -592,19 +606,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
                 "mapping='linear' with it, or readout='logits'."
             )
-        if self.head_init != "random" and self.mapping != "linear":
+        if params["head_init"] != "random" and self.mapping != "linear":
             raise ValueError(
-                f"head_init={self.head_init!r} starts a linear head; mapping={self.mapping!r} has none. "
+                f"head_init={params['head_init']!r} starts a linear head; mapping={self.mapping!r} has none. "
                 "Use mapping='linear' with it, or head_init='random'."
             )
-        if member_names(self.source) is not None or JOINER in self.views:
-            self._check_joint_params()
+        if member_names(self.source) is not None or JOINER in params["views"]:
+            self._check_joint_params(params["views"])
         if self.program_loss == "cross-fitted":
-            self._check_cross_fitted_params()
-        if self.max_epochs == 0 and self.head_init != "logistic":
+            self._check_cross_fitted_params(params["head_init"])
+        if self.max_epochs == 0 and params["head_init"] != "logistic":
             raise ValueError(
                 f"max_epochs=0 trains nothing, so the model is its starting point; head_init="
-                f"{self.head_init!r} starts from an untrained head. Use head_init='logistic' with "
+                f"{params['head_init']!r} starts from an untrained head. Use head_init='logistic' with "
                 "mapping='linear' (the logistic probe), or max_epochs >= 1."
             )
         if self.readout == "inner" and self.finetune == "last":
@@ -638,7 +652,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 "(from_function); reprogram it with training='black-box'."
             )
 
-    def _check_joint_params(self):
+    def _check_joint_params(self, views):
         """A joint source or several views: one linear head over the members' outputs, programs trained by
         backpropagation."""
         conflicts = {
@@ -646,7 +660,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             "training": self.training != "white-box",
             "sample_specific_mask": bool(self.sample_specific_mask),
         }
-        joined = f"source={self.source!r}" if JOINER in str(self.source) else f"views={self.views!r}"
+        joined = f"source={self.source!r}" if JOINER in str(self.source) else f"views={views!r}"
         for name, conflict in conflicts.items():
             if conflict:
                 raise ValueError(
@@ -664,10 +678,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             return not isinstance(self.early_stopping, str) and bool(self.early_stopping)
         return uses_early_stopping(self.early_stopping, n_series)
 
-    def _check_cross_fitted_params(self):
+    def _check_cross_fitted_params(self, head_init):
         """program_loss='cross-fitted': logistic heads on held-out folds, the program trained by backpropagation."""
         needs = {
-            "head_init='logistic'": self.head_init == "logistic",
+            "head_init='logistic'": head_init == "logistic",
             "mapping='linear'": self.mapping == "linear",
             "training='white-box'": self.training == "white-box",
             "finetune='none'": self.finetune == "none",

@@ -273,11 +273,12 @@ def plot_grad_cam(clf, X, y, layer=None):
     matplotlib.figure.Figure
     """
     y = np.asarray(y)
-    layer = layer or explain.default_cam_layer(clf.model_.source)
     cam = explain.waveform_to_series(clf, explain.grad_cam(clf, X, classes=y, layer=layer))[:, 0]
-    return _plot_per_class(
-        clf, _first_channel(clf, X), y, cam, f"Grad-CAM on source layer '{layer}'", "class activation"
-    )
+    # A model that reads several waveforms maps each through its own source's first convolution.
+    parts = list(getattr(clf.model_.source, "members", [clf.model_.source]))
+    name = layer or explain.default_cam_layer(parts[0])
+    where = f"source layer '{name}'" if len(parts) == 1 else f"layer '{name}' of each waveform's source"
+    return _plot_per_class(clf, _first_channel(clf, X), y, cam, f"Grad-CAM on {where}", "class activation")
 
 
 def plot_tsne(embedding, y):

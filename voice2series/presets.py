@@ -3,10 +3,13 @@
 Each preset is a recipe of :class:`~voice2series.V2SClassifier` parameters,
 or of ensemble members, whose cost and measured accuracy are documented:
 
-- ``"default"``: ``V2SClassifier()`` (CREPE-tiny, linear head on its inner
-  statistics, long series in windows at their own resolution, 100 epochs).
+- ``"default"``: ``V2SClassifier()`` (CREPE-tiny reading the series and its
+  first difference, long series in windows at their own resolution; the
+  linear head on the inner statistics starts at the logistic probe and
+  stays there while the program trains, 30 epochs at most; round 7).
 - ``"ensemble"``: soft voting over 5 models of round 1's default (CREPE's
-  logits, long series shrunk) that differ in their seed (5x the fit time).
+  logits, long series shrunk, 100 epochs, a random head) that differ in
+  their seed.
 - ``"crepe-speech"``: soft voting over two sources, a CREPE-tiny model (50
   epochs) and the speech-embedding model with the series repeated 20 times
   (30 epochs); about 1.6x the default's fit time on GunPoint
@@ -17,6 +20,9 @@ or of ensemble members, whose cost and measured accuracy are documented:
   by cross-validation on the training series (``max_epochs=0``,
   ``head_init="logistic"``, ``train_program=False``); seconds per fit. The
   baseline a trained program has to beat (docs/accuracy.md, round 4).
+- ``"probe-diff"``: not V2S: the probe on the series and its first
+  difference (``views="series+diff"``), about twice the probe's time; the
+  best preset of round 7 (docs/accuracy.md).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
@@ -47,6 +53,7 @@ __all__ = [
     "PREVIOUS_DEFAULT",
     "PRESETS",
     "PROBE_PARAMS",
+    "ROUND3_DEFAULT",
     "SourceChoice",
     "make_ensemble",
     "make_preset",
@@ -111,16 +118,24 @@ class SourceChoice:
     params: dict
 
 
-#: V2SClassifier's default until round 3 of the accuracy research (issue 15),
-#: as the bench ran it: CREPE's logits, a long series shrunk to half a frame.
-PREVIOUS_DEFAULT = {"readout": "logits", "resample": "auto"}
+#: V2SClassifier's defaults before round 7 of the accuracy research (issue 15)
+#: where round 7 changed them: 100 epochs, a random head trained at the
+#: program's step size, the series alone. Configurations measured before
+#: round 7 keep their meaning with these.
+ROUND3_DEFAULT = {"max_epochs": 100, "head_init": "random", "head_learning_rate": None, "views": "series"}
+#: V2SClassifier's default until round 3, as the bench ran it: CREPE's
+#: logits, a long series shrunk to half a frame.
+PREVIOUS_DEFAULT = {**ROUND3_DEFAULT, "readout": "logits", "resample": "auto"}
+#: The probe as round 4 measured it: the series alone.
+PROBE_SERIES = {**PROBE_PARAMS, "views": "series"}
 # name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
 # with these parameters), a SourceChoice, or a list of ensemble member parameters.
 PRESETS = {
     "default": None,
     "paper": PAPER_PARAMS,
-    "probe": PROBE_PARAMS,
-    "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_PARAMS),
+    "probe": PROBE_SERIES,
+    "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_SERIES),
+    "probe-diff": {**PROBE_PARAMS, "views": "series+diff"},
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
@@ -128,7 +143,7 @@ PRESETS = {
         {**PREVIOUS_DEFAULT, "max_epochs": 50},
         # A 16000-sample input: repeat the series so the model hears it, and
         # shrink only series too long for 20 copies.
-        {"source": "speech-embedding", "segments": 20, "resample": "auto", "max_epochs": 30},
+        {**ROUND3_DEFAULT, "source": "speech-embedding", "segments": 20, "resample": "auto", "max_epochs": 30},
     ],
 }
 
@@ -138,7 +153,7 @@ def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | Vo
 
     Parameters
     ----------
-    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto"}
+    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto", "probe-diff"}
     random_state : int, RandomState instance or None, default=None
         Seed of the model, or of the ensemble members' seeds.
     **params

@@ -222,6 +222,9 @@ def series_view(X, view):
         raise ValueError(f"Unknown view {view!r}; use one of {list(VIEWS)}.")
     if view == "series":
         return X
+    # Of the float32 values the model places (prepare_series), computed in float64: a float32 and a
+    # float64 copy of a series then read the same.
+    X = np.asarray(X, dtype=np.float32).astype(np.float64)
     difference = np.diff(X, axis=-1, prepend=X[..., :1])
     return difference / np.maximum(difference.std(axis=-1, keepdims=True), _DIFF_STD_FLOOR)
 

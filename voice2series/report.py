@@ -81,12 +81,21 @@ def _epochs_line(clf):
     )
 
 
+def _reads(clf):
+    """What the model reads: its source(s) and the views of the series, each named once."""
+    programs = getattr(clf.model_.program, "programs", [clf.model_.program])
+    sources = getattr(clf.model_.source, "members", [clf.model_.source])
+    source = "+".join(dict.fromkeys(member.name for member in sources))
+    views = "+".join(dict.fromkeys(program.view for program in programs))
+    return f"source: `{source}`, views: `{views}`"
+
+
 def _summary_markdown(clf, X3, y, paths, distances, n_projections):
     accuracy = float(np.mean(clf.predict(X3) == y))
     lines = [
         "# voice2series explanation",
         "",
-        f"- source: `{clf.model_.source.name}`, mapping: `{clf.mapping}`, classes: {', '.join(map(str, clf.classes_))}",
+        f"- {_reads(clf)}, mapping: `{clf.mapping}`, classes: {', '.join(map(str, clf.classes_))}",
         _epochs_line(clf),
         f"- accuracy on the {len(y)} explained series: {accuracy:.3f}",
         f"- program: {int(clf.mask_.sum())} of {len(clf.mask_)} waveform samples, "

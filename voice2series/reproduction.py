@@ -41,6 +41,7 @@ from .series_input import check_series
 from .training import (
     build_model,
     calibrate_mapping,
+    resolve_auto,
     resolve_device,
     train_model,
     training_options,
@@ -216,7 +217,7 @@ def fit_with_test_curve(clf, X_train, y_train, X_test, y_test):
         )
         targets = torch.as_tensor(encoder.transform(y), device=device)
         test_targets = torch.as_tensor(encoder.transform(np.asarray(y_test)), device=device)
-        calibrate_mapping(model, (placed, targets), clf.batch_size, clf.head_init, rng)
+        calibrate_mapping(model, (placed, targets), clf.batch_size, resolve_auto(params)["head_init"], rng)
         history, _ = train_model(
             model,
             (placed, targets),

@@ -35,6 +35,7 @@ __all__ = [
     "model_on",
     "predict_logits",
     "program_penalty",
+    "resolve_auto",
     "resolve_device",
     "source_outputs",
     "train_model",
@@ -217,6 +218,7 @@ def build_model(params, series_shape, n_classes, rng):
         copied before fine-tuning unfreezes it, so the caller's object never
         changes.
     """
+    params = resolve_auto(params)
     names = member_names(params["source"]) or [params["source"]]
     views = params.get("views", "series").split(JOINER)
     members = [_program_and_source({**params, "source": name}, series_shape, view) for view in views for name in names]
@@ -322,6 +324,55 @@ def _windowed_source(params, source, n_channels, n_timepoints):
     if n_windows > 1:
         layout["window"] = window
     return source, layout
+
+
+def resolve_auto(params):
+    """``params`` with the ``"auto"`` values of ``head_init``, ``head_learning_rate`` and ``views`` decided.
+
+    The one place these three defaults are decided (round 7 of the accuracy
+    research, docs/accuracy.md). With the linear head the model starts at
+    the logistic probe (``head_init="logistic"``), keeps that head
+    (``head_learning_rate=0``: only the program trains, against it) and
+    reads the series and its first difference (``views="series+diff"``).
+    The many-to-one mappings have no head to start or keep, and read the
+    series alone (several views need one linear head over them, white-box
+    training and no sample-specific mask). A head that starts at random, or
+    a model whose program does not train, trains its head at
+    ``learning_rate`` (``head_learning_rate=None``). Values other than
+    ``"auto"`` are kept, so calling it twice changes nothing.
+
+    Parameters
+    ----------
+    params : dict
+        :class:`~voice2series.V2SClassifier` parameters (``get_params()``).
+
+    Returns
+    -------
+    dict
+        A copy of ``params``.
+
+    Examples
+    --------
+    >>> from voice2series import V2SClassifier
+    >>> resolved = resolve_auto(V2SClassifier().get_params())
+    >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"]
+    ('logistic', 0.0, 'series+diff')
+    >>> resolved = resolve_auto(V2SClassifier(mapping="random").get_params())
+    >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"]
+    ('random', None, 'series')
+    """
+    params = dict(params)
+    linear = params["mapping"] == "linear"
+    if params.get("head_init", "random") == "auto":
+        params["head_init"] = "logistic" if linear else "random"
+    if params.get("head_learning_rate") == "auto":
+        keep_head = params["head_init"] == "logistic" and params.get("train_program", True)
+        params["head_learning_rate"] = 0.0 if keep_head else None
+    if params.get("views", "series") == "auto":
+        white_box = params.get("training", "white-box") == "white-box"
+        joinable = linear and white_box and not params.get("sample_specific_mask")
+        params["views"] = "series+diff" if joinable else "series"
+    return params
 
 
 def resolve_readout(params, source):
@@ -596,6 +647,7 @@ def training_options(params):
     -------
     dict
     """
+    params = resolve_auto(params)
     zeroth_order = None
     if params["training"] == "black-box":
         zeroth_order = {"n_directions": params["zo_queries"], "smoothing": params["zo_smoothing"]}

@@ -116,7 +116,7 @@ def test_padded_conv1d_keeps_autograd_for_trainable_weights(tiny):
 
 def test_finetune_all_still_trains_the_stride_1_convolutions(small_xy):
     fresh = CrepeSource("tiny")
-    clf = tiny_classifier(finetune="all", max_epochs=1).fit(*small_xy)
+    clf = tiny_classifier(finetune="all", max_epochs=1, views="series").fit(*small_xy)
     for layer in range(1, 6):
         assert not torch.equal(clf.model_.source.convs[layer].weight, fresh.convs[layer].weight)
         assert not torch.equal(clf.model_.source.convs[layer].bias, fresh.convs[layer].bias)

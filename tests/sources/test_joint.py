@@ -83,7 +83,7 @@ def test_a_joint_source_rebuilds_from_its_spec():
 @pytest.fixture(scope="module")
 def fitted_joint(small_xy):
     X, y = small_xy
-    return tiny_classifier(source=JOINT, max_epochs=2).fit(X, y), X
+    return tiny_classifier(source=JOINT, max_epochs=2, views="series").fit(X, y), X
 
 
 def test_one_head_reads_every_source_and_every_program_trains(fitted_joint):
