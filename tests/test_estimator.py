@@ -56,7 +56,7 @@ def test_fitted_attributes_describe_the_model(fitted, small_xy):
     assert np.any(fitted.program_ != 0)
     # The default reads CREPE-tiny's inner statistics (816 per view), not its 360 logits.
     assert fitted.readout_ == "inner+inner"
-    assert fitted.mapping_.shape == (3, 816)
+    assert fitted.mapping_.shape == (3, 2 * 816)
     # 24 series: early_stopping="auto" holds out nothing, so every epoch runs and the last is kept.
     assert fitted.best_epoch_ == len(fitted.history_) == fitted.max_epochs
     assert all(h["val_loss"] is None and h["val_accuracy"] is None for h in fitted.history_)
