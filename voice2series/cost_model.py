@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .estimator import V2SClassifier
+from .training import resolve_auto
+
 __all__ = ["FEATURES", "CostModel", "dataset_shapes", "default_model", "fit_cost_model", "plan", "format_plan"]
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -64,12 +67,8 @@ def _effort(params):
     Parameters left out take V2SClassifier's defaults; a results row written
     before views existed read the series alone.
     """
-    from .estimator import V2SClassifier
-    from .training import resolve_auto
-
-    resolved = resolve_auto(
-        {**V2SClassifier().get_params(), **{k: v for k, v in (params or {}).items() if v is not None}}
-    )
+    given = {name: value for name, value in (params or {}).items() if value is not None}
+    resolved = resolve_auto({**V2SClassifier().get_params(), **given})
     n_views = len(resolved["views"].split("+"))
     # A probe (max_epochs=0) makes one pass, to fit its head.
     return float(max(resolved["max_epochs"], 1)) * n_views * float((params or {}).get("ensemble", 1) or 1)

@@ -36,6 +36,8 @@ __all__ = [
     "waveform_to_series",
     "tsne_embedding",
     "default_cam_layer",
+    "waveform_sources",
+    "waveform_programs",
 ]
 
 
@@ -268,7 +270,7 @@ def grad_cam(clf, X, classes=None, layer=None):
         supports the class).
     """
     model = _model(clf)
-    parts = _waveform_parts(model.source)
+    parts = waveform_sources(model)
     if layer is not None and len(parts) > 1:
         raise ValueError(
             f"This model reads {len(parts)} waveforms (a joint source, or views of the series), each "
@@ -299,9 +301,32 @@ def grad_cam(clf, X, classes=None, layer=None):
     return torch.where(total > 0, cam / total.clamp_min(1e-30), cam).double().numpy()
 
 
-def _waveform_parts(source):
-    """The sources that read the parts of the waveform, in order: a joint source's members, or the source."""
-    return list(getattr(source, "members", [source]))
+def waveform_sources(model):
+    """The sources that read the parts of a model's waveform, in order: a joint source's members, or its source.
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+
+    Returns
+    -------
+    list of AcousticSource
+    """
+    return list(getattr(model.source, "members", [model.source]))
+
+
+def waveform_programs(model):
+    """The programs of the parts of a model's waveform, in order (one per :func:`waveform_sources` entry).
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+
+    Returns
+    -------
+    list of InputProgram
+    """
+    return list(getattr(model.program, "programs", [model.program]))
 
 
 def _cam(maps, n_waveforms, length):
@@ -334,8 +359,7 @@ def waveform_to_series(clf, values):
     -------
     ndarray of shape (n_series, n_channels, n_timepoints)
     """
-    program = clf.model_.program
-    programs = list(getattr(program, "programs", [program]))
+    programs = waveform_programs(clf.model_)
     parts = np.split(np.asarray(values, dtype=np.float64), np.cumsum([p.input_length for p in programs])[:-1], axis=1)
     return np.mean([_unplaced(clf, member, part) for member, part in zip(programs, parts)], axis=0)
 

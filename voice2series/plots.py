@@ -275,7 +275,7 @@ def plot_grad_cam(clf, X, y, layer=None):
     y = np.asarray(y)
     cam = explain.waveform_to_series(clf, explain.grad_cam(clf, X, classes=y, layer=layer))[:, 0]
     # A model that reads several waveforms maps each through its own source's first convolution.
-    parts = list(getattr(clf.model_.source, "members", [clf.model_.source]))
+    parts = explain.waveform_sources(clf.model_)
     name = layer or explain.default_cam_layer(parts[0])
     where = f"source layer '{name}'" if len(parts) == 1 else f"layer '{name}' of each waveform's source"
     return _plot_per_class(clf, _first_channel(clf, X), y, cam, f"Grad-CAM on {where}", "class activation")

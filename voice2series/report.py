@@ -83,10 +83,8 @@ def _epochs_line(clf):
 
 def _reads(clf):
     """What the model reads: its source(s) and the views of the series, each named once."""
-    programs = getattr(clf.model_.program, "programs", [clf.model_.program])
-    sources = getattr(clf.model_.source, "members", [clf.model_.source])
-    source = "+".join(dict.fromkeys(member.name for member in sources))
-    views = "+".join(dict.fromkeys(program.view for program in programs))
+    source = "+".join(dict.fromkeys(member.name for member in explain.waveform_sources(clf.model_)))
+    views = "+".join(dict.fromkeys(program.view for program in explain.waveform_programs(clf.model_)))
     return f"source: `{source}`, views: `{views}`"
 
 
