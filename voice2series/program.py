@@ -582,5 +582,6 @@ class JointProgram(nn.Module):
     def unplace(self, values):
         raise ValueError(
             "Maps back onto the series read one program; this model has one per source of a joint "
-            "source (or per view of the series). Explain a model fitted on one of its sources, with views='series'."
+            "source (or per view of the series). voice2series.explain.waveform_to_series maps each "
+            "program's part back and averages them."
         )
