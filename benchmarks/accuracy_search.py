@@ -246,6 +246,24 @@ CONFIGS = {
         "readout": "inner",
         "views": "series+diff",
     },
+    # Round 8 (issue 15, session 2026-12-07, second): the default (r7-program-diff)
+    # with its training loss tempered (program_loss="tempered"): the logits
+    # divided by the temperature at which the probe head's training loss equals
+    # its cross-validated loss. Hypothesis (round 5's measurement): against a
+    # head that is sure of nearly every training series, the program's
+    # gradient comes from the few series it is unsure of, and Adam's
+    # normalised steps follow them; tempered, every series pulls as a held-out
+    # one would. Twin: r7-probe-diff (delta = 0). Rule, written before it runs:
+    # r8-program-tempered becomes the default if its CV mean beats
+    # r7-program-diff's (0.821) by more than 0.01, as round 4's rule says. Its
+    # test run (benchmarks/round8_tempered_bench.sh) is declared with this row
+    # and runs whatever CV says.
+    "r8-program-tempered": {
+        **R4_LOGISTIC,
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "program_loss": "tempered",
+    },
 }
 
 

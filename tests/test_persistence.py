@@ -62,6 +62,13 @@ def test_the_probes_cross_validated_loss_is_kept(small_xy, tmp_path):
     assert V2SClassifier.load(tmp_path / "probe.v2s").head_cv_log_loss_ == probe.head_cv_log_loss_
 
 
+def test_the_tempered_loss_temperature_is_kept(small_xy, tmp_path):
+    tempered = tiny_classifier(max_epochs=1, program_loss="tempered").fit(*small_xy)
+    assert tempered.loss_temperature_ > 1
+    tempered.save(tmp_path / "tempered.v2s")
+    assert V2SClassifier.load(tmp_path / "tempered.v2s").loss_temperature_ == tempered.loss_temperature_
+
+
 def test_integer_labels_keep_their_type(tmp_path):
     X = np.random.default_rng(0).normal(size=(12, 16))
     clf = tiny_classifier(max_epochs=1).fit(X, [3, 7] * 6)

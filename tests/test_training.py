@@ -29,7 +29,9 @@ from voice2series.training import (
     program_penalty,
     resolve_auto,
     source_outputs,
+    temperature_for_loss,
     train_model,
+    train_one_epoch,
     training_options,
 )
 
@@ -700,6 +702,58 @@ def test_a_logistic_start_that_no_epoch_beats_on_validation_is_kept(small_xy):
     assert not wrecked.program_.any()  # the start's program, zero, is what the model holds
     # A random start is no model: the best trained epoch is kept, as before.
     assert tiny_classifier(learning_rate=1000.0, head_init="random", **params).fit(X, y).best_epoch_ >= 1
+
+
+# ------------------------------------------------------------- tempered loss
+def test_the_temperature_makes_the_loss_the_target():
+    logits = torch.tensor([[4.0, -4.0], [-3.0, 3.0], [5.0, 0.0], [0.5, -0.5]])
+    targets = torch.tensor([0, 1, 0, 0])
+    temperature = temperature_for_loss(logits, targets, 0.4)
+    assert temperature > 1
+    assert F.cross_entropy(logits / temperature, targets).item() == pytest.approx(0.4, abs=1e-5)
+    # Already as unsure as the target, or a target beyond reach (log 2 is the most two classes can lose).
+    assert temperature_for_loss(logits, targets, 0.001) == 1.0
+    assert temperature_for_loss(logits, targets, 0.9) == voice2series.training.MAX_LOSS_TEMPERATURE
+
+
+def test_a_tempered_epoch_steps_on_the_tempered_loss():
+    """train_one_epoch divides the logits by the temperature before the cross-entropy: the loss it
+    reports and the gradient it steps on are those of logits / T."""
+    weight = nn.Parameter(torch.tensor([[3.0, -1.0], [-2.0, 1.0]]))
+    inputs, targets = torch.tensor([[1.0, 0.5], [0.2, 1.0], [1.0, 1.0]]), torch.tensor([0, 1, 0])
+    model = nn.Module()
+    model.weight = weight
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    loss, _ = train_one_epoch(
+        model, optimizer, targets, lambda batch: inputs[batch] @ weight.T, 8, torch.Generator(), temperature=4.0
+    )
+    start = torch.tensor([[3.0, -1.0], [-2.0, 1.0]], requires_grad=True)
+    expected = F.cross_entropy(inputs @ start.T / 4.0, targets)
+    expected.backward()
+    assert loss == pytest.approx(expected.item())
+    torch.testing.assert_close(weight.detach(), (start - start.grad).detach())
+
+
+def test_the_tempered_program_starts_at_the_heads_held_out_loss(small_xy):
+    """program_loss="tempered": the first epoch (one mini-batch, so the program is still zero when it
+    is scored) has the logistic start's cross-validated loss as its training loss; the head is the
+    start's, and its predictions do not read the temperature."""
+    X, y = small_xy
+    tempered = tiny_classifier(program_loss="tempered", max_epochs=1, batch_size=64).fit(X, y)
+    plain = tiny_classifier(max_epochs=1, batch_size=64).fit(X, y)
+    assert tempered.loss_temperature_ > 1 and plain.loss_temperature_ == 1.0
+    assert tempered.history_[0]["train_loss"] == pytest.approx(tempered.head_cv_log_loss_, rel=1e-4)
+    assert plain.history_[0]["train_loss"] < plain.head_cv_log_loss_  # the start is surer of its own series
+    torch.testing.assert_close(tempered.model_.mapping.weight, plain.model_.mapping.weight)
+    frozen = tiny_classifier(program_loss="tempered", max_epochs=1, learning_rate=1e-12).fit(X, y)
+    probe = tiny_classifier(max_epochs=0, train_program=False).fit(X, y)
+    np.testing.assert_allclose(frozen.predict_proba(X), probe.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("params", [{"mapping": "random"}, {"head_init": "random"}, {"training": "black-box"}])
+def test_the_tempered_loss_refuses_a_model_without_a_logistic_start_or_gradients(small_xy, params):
+    with pytest.raises(ValueError, match="program_loss='tempered'.*needs head_init='logistic'"):
+        tiny_classifier(program_loss="tempered", max_epochs=1, **params).fit(*small_xy)
 
 
 # ------------------------------------------------------------------- views

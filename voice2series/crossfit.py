@@ -56,16 +56,12 @@ from .training import cached_rows, calibrate_on, is_better, source_outputs, trai
 
 __all__ = [
     "CROSS_FIT_FOLDS",
-    "PROGRAM_LOSSES",
     "FoldHeads",
     "cross_fit_options",
     "stratified_folds",
     "train_cross_fitted",
 ]
 
-# What the program's gradient comes from: the loss of the training series under
-# the head being trained with it ("train"), or under heads fitted without them.
-PROGRAM_LOSSES = ("train", "cross-fitted")
 # Folds of the cross-fitting: each head sees 80 % of the series, as in the
 # 5-fold CV that chooses the logistic start's penalty.
 CROSS_FIT_FOLDS = 5

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, QueryCounter
-from .crossfit import PROGRAM_LOSSES, cross_fit_options, train_cross_fitted
+from .crossfit import cross_fit_options, train_cross_fitted
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
 from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
 from .series_input import check_series
@@ -26,10 +26,12 @@ from .sources import JOINER, AcousticSource, member_names, source_names
 from .training import (
     FINETUNES,
     LR_SCHEDULES,
+    PROGRAM_LOSSES,
     READOUTS,
     TRAININGS,
     build_model,
     calibrate_mapping,
+    loss_temperature,
     model_on,
     predict_logits,
     resolve_auto,
@@ -293,9 +295,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (or fine-tuned source weights) train: a linear probe of the source's
         outputs, the control that measures what the program adds. Needs
         ``mapping="linear"`` or ``finetune``.
-    program_loss : {"train", "cross-fitted"}, default="train"
+    program_loss : {"train", "tempered", "cross-fitted"}, default="train"
         What the program learns from. ``"train"``: the training series' loss
-        under the head trained with it. ``"cross-fitted"``: each series' loss
+        under the head trained with it. ``"tempered"``: that loss with the
+        logits divided by the temperature at which the logistic start's
+        training loss equals its cross-validated loss
+        (:func:`voice2series.training.loss_temperature`), so that series the
+        start already classifies with certainty still move the program;
+        predictions use the head as it is (the fitted temperature is
+        ``loss_temperature_``). Needs ``head_init="logistic"`` and white-box
+        training. ``"cross-fitted"``: each series' loss
         under a logistic head fitted without it (5 stratified folds drawn
         once, the heads refitted every epoch); the epoch with the lowest cross-fitted
         log loss is kept (epoch 0, the start, included), then the head is
@@ -344,6 +353,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         With ``head_init="logistic"``: the logistic start's mean log loss over
         the cross-validation folds that chose its penalty, on the series it
         was fitted to; None otherwise, or when a class had a single series.
+    loss_temperature_ : float
+        What the training loss divided the logits by: 1 except with
+        ``program_loss="tempered"``.
 
     Examples
     --------
@@ -545,6 +557,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             with queries.attached(model.source):
                 self._calibrate(model, train, queries, rng, params["head_init"])
                 generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
+                temperature = self._loss_temperature(model, train)
                 if cross_fitted:
                     history, best_epoch = train_cross_fitted(
                         model,
@@ -561,6 +574,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         validation,
                         generator=generator,
                         queries=queries,
+                        temperature=temperature,
                         **training_options(params),
                     )
         if not history and self.max_epochs:
@@ -578,7 +592,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.best_epoch_ = best_epoch
         self.n_queries_ = queries.count
         self.head_cv_log_loss_ = getattr(model.mapping, "cv_log_loss", None)
+        self.loss_temperature_ = temperature
         return self
+
+    def _loss_temperature(self, model, train):
+        if self.program_loss != "tempered":
+            return 1.0
+        return loss_temperature(model, train, self.batch_size)
 
     def _calibrate(self, model, train, queries, rng, head_init):
         try:
@@ -615,6 +635,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             self._check_joint_params(params["views"])
         if self.program_loss == "cross-fitted":
             self._check_cross_fitted_params(params["head_init"])
+        if self.program_loss == "tempered" and (params["head_init"] != "logistic" or black_box):
+            raise ValueError(
+                f"program_loss='tempered' reads its temperature off the logistic start and divides the "
+                f"logits of backpropagation steps by it; it needs head_init='logistic' (got "
+                f"{params['head_init']!r}) with mapping='linear', and training='white-box' (got "
+                f"{self.training!r}). Otherwise use program_loss='train'."
+            )
         if self.max_epochs == 0 and params["head_init"] != "logistic":
             raise ValueError(
                 f"max_epochs=0 trains nothing, so the model is its starting point; head_init="

@@ -81,6 +81,7 @@ def save_model(clf, path):
         "best_epoch": int(clf.best_epoch_),
         "n_queries": int(getattr(clf, "n_queries_", 0)),
         "head_cv_log_loss": clf.head_cv_log_loss_,
+        "loss_temperature": float(clf.loss_temperature_),
         "state": {k: v.cpu() for k, v in clf.model_.trained_state().items()},
     }
     torch.save(payload, Path(path))
@@ -149,4 +150,5 @@ def load_model(path, cls):
     clf.n_queries_ = int(payload.get("n_queries", 0))
     # Files written before the attribute existed did not keep it.
     clf.head_cv_log_loss_ = payload.get("head_cv_log_loss")
+    clf.loss_temperature_ = float(payload.get("loss_temperature", 1.0))
     return clf

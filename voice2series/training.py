@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.optimize import brentq
 from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm.auto import tqdm
@@ -21,6 +22,8 @@ from .sources import JOINER, AcousticSource, JointSource, SplitBatch, get_source
 
 __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
+    "MAX_LOSS_TEMPERATURE",
+    "PROGRAM_LOSSES",
     "FINETUNES",
     "LR_SCHEDULES",
     "READOUTS",
@@ -32,12 +35,14 @@ __all__ = [
     "calibrate_mapping",
     "calibrate_on",
     "is_better",
+    "loss_temperature",
     "model_on",
     "predict_logits",
     "program_penalty",
     "resolve_auto",
     "resolve_device",
     "source_outputs",
+    "temperature_for_loss",
     "train_model",
     "train_one_epoch",
     "training_options",
@@ -53,6 +58,13 @@ FINETUNES = ("none", "last", "all")
 READOUTS = ("auto", "logits", "inner", "both")
 # With fewer training series, early_stopping="auto" trains on all of them.
 AUTO_EARLY_STOPPING_MIN_SERIES = 200
+# What the program's gradient comes from: the loss of the training series under
+# the head being trained with it ("train"), that loss with the logits tempered
+# (loss_temperature), or the loss under heads fitted without them (crossfit.py).
+PROGRAM_LOSSES = ("train", "tempered", "cross-fitted")
+# The tempered loss's temperature search stops here: a start no better than
+# chance on held-out folds would otherwise ask for an unbounded one.
+MAX_LOSS_TEMPERATURE = 1e3
 
 
 class ReprogrammedModel(nn.Module):
@@ -489,6 +501,62 @@ def calibrate_on(model, scores):
     model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
 
 
+def loss_temperature(model, train, batch_size):
+    """The temperature of ``program_loss="tempered"``: the start's training loss made its held-out loss.
+
+    A logistic start classifies most training series with near certainty
+    (round 5 of docs/accuracy.md: its training log loss is 9 to over 50
+    times its cross-validated one), so the cross-entropy's gradient back to
+    the program comes from the few series it is unsure of. Dividing the
+    logits by the temperature at which the start's mean training loss equals
+    its cross-validated loss (``model.mapping.cv_log_loss``) gives every
+    training series the weight a held-out one would have. The division keeps
+    each series' predicted class, so the head's decisions are unchanged.
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+        Its linear head started by ``fit_logistic``.
+    train : tuple of (torch.Tensor, torch.Tensor)
+        Placed training waveforms and integer targets.
+    batch_size : int
+
+    Returns
+    -------
+    float
+        At least 1: a start already as unsure on its training series as on
+        held-out ones, or one without a cross-validated loss (a class with
+        a single series), trains on its plain loss.
+    """
+    held_out_loss = getattr(model.mapping, "cv_log_loss", None)
+    if held_out_loss is None:
+        return 1.0
+    placed, targets = train
+    with _evaluating(model):
+        logits = model.mapping(source_outputs(model, placed, batch_size))
+    return temperature_for_loss(logits, targets, held_out_loss)
+
+
+def temperature_for_loss(logits, targets, target_loss):
+    """The temperature ``T`` in ``[1, MAX_LOSS_TEMPERATURE]`` at which ``cross_entropy(logits / T)`` is ``target_loss``.
+
+    The loss of a set of mostly correct scores rises with ``T`` towards
+    ``log(n_classes)``; the root is found on ``log T`` by Brent's method.
+    Bounded: a loss already at or above the target gives 1, a target the
+    bound cannot reach gives the bound.
+    """
+
+    def excess(log_temperature):
+        return F.cross_entropy(logits / np.exp(log_temperature), targets).item() - target_loss
+
+    highest = np.log(MAX_LOSS_TEMPERATURE)
+    if excess(0.0) >= 0:
+        return 1.0
+    if excess(highest) <= 0:
+        return MAX_LOSS_TEMPERATURE
+    return float(np.exp(brentq(excess, 0.0, highest, xtol=1e-6)))
+
+
 class SeriesCache:
     """A source's series part of fixed placed waveforms, computed once.
 
@@ -691,6 +759,7 @@ def train_model(
     program_l2=0.0,
     head_learning_rate=None,
     keep_start=False,
+    temperature=1.0,
 ):
     """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
@@ -739,6 +808,10 @@ def train_model(
         too ("epoch 0"), kept when no epoch beats it on the validation split.
         For a start that is a fitted model (the logistic head start), so
         that training which only hurts on held-out series does not replace it.
+    temperature : float, default=1.0
+        The training cross-entropy reads ``logits / temperature``
+        (``program_loss="tempered"``, :func:`loss_temperature`); predictions,
+        validation and the reported losses are the model's own.
     queries : QueryCounter, optional
         Attached to the source by the caller. When its budget runs out,
         training stops with a warning and keeps the best validation epoch
@@ -787,6 +860,7 @@ def train_model(
                 label_smoothing,
                 cache=train_cache,
                 program_l2=program_l2,
+                temperature=temperature,
             )
             scheduler.step()
             record = {
@@ -875,11 +949,21 @@ def _refresh_mapping(model, placed, targets, batch_size, epoch, cache=None):
 
 
 def _one_epoch(
-    model, optimizer, placed, targets, batch_size, generator, zeroth_order, label_smoothing, cache=None, program_l2=0.0
+    model,
+    optimizer,
+    placed,
+    targets,
+    batch_size,
+    generator,
+    zeroth_order,
+    label_smoothing,
+    cache=None,
+    program_l2=0.0,
+    temperature=1.0,
 ):
     if zeroth_order is None:
         return _train_one_epoch(
-            model, optimizer, placed, targets, batch_size, generator, label_smoothing, cache, program_l2
+            model, optimizer, placed, targets, batch_size, generator, label_smoothing, cache, program_l2, temperature
         )
     return zo_train_one_epoch(
         model,
@@ -904,13 +988,17 @@ def _warn_budget(error, history, has_best):
     )
 
 
-def program_penalty(model, program_l2):
-    """``program_l2 * sum(delta ** 2)``: Keras' ``l2`` kernel regulariser on the program."""
-    return program_l2 * model.program.delta.pow(2).sum()
-
-
 def _train_one_epoch(
-    model, optimizer, placed, targets, batch_size, generator, label_smoothing=0.0, cache=None, program_l2=0.0
+    model,
+    optimizer,
+    placed,
+    targets,
+    batch_size,
+    generator,
+    label_smoothing=0.0,
+    cache=None,
+    program_l2=0.0,
+    temperature=1.0,
 ):
     return train_one_epoch(
         model,
@@ -921,11 +1009,17 @@ def _train_one_epoch(
         generator,
         label_smoothing,
         program_l2,
+        temperature,
     )
 
 
+def program_penalty(model, program_l2):
+    """``program_l2 * sum(delta ** 2)``: Keras' ``l2`` kernel regulariser on the program."""
+    return program_l2 * model.program.delta.pow(2).sum()
+
+
 def train_one_epoch(
-    model, optimizer, targets, batch_logits, batch_size, generator, label_smoothing=0.0, program_l2=0.0
+    model, optimizer, targets, batch_logits, batch_size, generator, label_smoothing=0.0, program_l2=0.0, temperature=1.0
 ):
     """One shuffled pass of optimizer steps on the cross-entropy of ``batch_logits(batch)``.
 
@@ -941,18 +1035,20 @@ def train_one_epoch(
     generator : torch.Generator
         Shuffles the series.
     label_smoothing, program_l2 : float, default=0.0
+    temperature : float, default=1.0
+        The cross-entropy reads ``logits / temperature``.
 
     Returns
     -------
     loss, accuracy : float
-        Means over the epoch's series (the loss with the penalty).
+        Means over the epoch's series (the loss with the penalty and the temperature).
     """
     model.train()
     order = torch.randperm(len(targets), generator=generator).to(targets.device)
     total_loss, correct = 0.0, 0
     for batch in torch.split(order, batch_size):
         logits = batch_logits(batch)
-        loss = F.cross_entropy(logits, targets[batch], label_smoothing=label_smoothing)
+        loss = F.cross_entropy(logits / temperature, targets[batch], label_smoothing=label_smoothing)
         if program_l2:
             loss = loss + program_penalty(model, program_l2)
         optimizer.zero_grad(set_to_none=True)
