@@ -44,13 +44,19 @@ def _latest_v2s(rows):
     return [r for r in rows if r["method"] != "v2s" or r["config"] == latest[r["dataset"]][1]]
 
 
-def _rows(folder, trained_program=False):
-    """A results folder's rows as its report shows them; ``trained_program``: without δ = 0 twins."""
+def _rows(folder, config=None):
+    """A results folder's rows as its report shows them; ``config``: only V2S rows whose configuration
+    holds these values (a key a row does not record ran with :data:`_CONFIG_DEFAULTS`'s value)."""
     with open(ROOT / folder / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    if trained_program:
-        rows = [r for r in rows if r["method"] != "v2s" or json.loads(r["config"]).get("train_program", True)]
+    if config:
+        rows = [r for r in rows if r["method"] != "v2s" or _holds(json.loads(r["config"]), config)]
     return _latest_v2s(rows)
+
+
+def _holds(row_config, config):
+    held = {**_CONFIG_DEFAULTS, **row_config}
+    return all(held.get(key) == value for key, value in config.items())
 
 
 def _json(path):
@@ -149,22 +155,29 @@ NOT_PRESETS = {
     + ", ".join(f"`{name}={value!r}`" for name, value in PREVIOUS_DEFAULT.items())
     + ")",
 }
+# Where each preset's test accuracy comes from: a bench folder and what its V2S rows'
+# configurations must hold (a folder may hold a probe and its trained twin, or several probes).
 PRESET_BENCHES = {
-    "default": "benchmarks/results/bench_offline_round7",
-    "round3-default": "benchmarks/results/bench_offline_round3",
+    "default": ("benchmarks/results/bench_offline_round7", {"train_program": True}),
+    "round3-default": ("benchmarks/results/bench_offline_round3", {"train_program": True}),
     # The default until round 3; on the 5 datasets the presets share (none
     # longer than half a CREPE frame) round 1 ran this same computation.
-    "previous-default": "benchmarks/results/bench_offline",
-    "crepe-speech": "benchmarks/results/bench_crepe_speech",
-    "ensemble": "benchmarks/results/bench_ensemble5",
+    "previous-default": ("benchmarks/results/bench_offline", {"train_program": True}),
+    "crepe-speech": ("benchmarks/results/bench_crepe_speech", {"train_program": True}),
+    "ensemble": ("benchmarks/results/bench_ensemble5", {"train_program": True}),
+    "probe": ("benchmarks/results/bench_offline_round4", {"train_program": False, "source": "crepe-tiny"}),
+    "probe-diff": ("benchmarks/results/bench_offline_round7", {"train_program": False}),
+    "probe-auto": ("benchmarks/results/bench_offline_round5", {}),
 }
+# A configuration written without these keys ran with these values.
+_CONFIG_DEFAULTS = {"train_program": True}
 
 
 def presets(path):
     """Each preset's fit time (and its ratio to the default) and mean test accuracy."""
     record = _json(path)
     seconds = {r["preset"]: r["fit_seconds"] for r in record["results"]}
-    accuracy = {name: _v2s_accuracy(folder) for name, folder in PRESET_BENCHES.items()}
+    accuracy = {name: _v2s_accuracy(*PRESET_BENCHES[name]) for name in seconds}
     shared = sorted(set.intersection(*(set(a) for a in accuracy.values())))
     lines = [
         f"| preset | fit time ({record['dataset']}) | × default | mean test accuracy, {len(shared)} datasets |",
@@ -174,19 +187,21 @@ def presets(path):
         mean = np.mean([np.mean(accuracy[name][d]) for d in shared])
         label = NOT_PRESETS.get(name, f'`"{name}"`')
         lines.append(f"| {label} | {fit:.1f} s | {fit / seconds['default']:.1f} | {mean:.3f} |")
+    folders = dict.fromkeys(PRESET_BENCHES[name][0] for name in seconds)
     lines += [
         "",
         f"Fit time: `{path}` (`python benchmarks/preset_cost.py`, seed {record.get('seed', 0)}, "
         f"{_machine(record)}). Accuracy: mean over {', '.join(shared)} of the seeds 0-2 test accuracies in "
-        + ", ".join(f"`{folder}`" for folder in PRESET_BENCHES.values())
+        + ", ".join(f"`{folder}`" for folder in folders)
         + " (`python cli.py bench`).",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _v2s_accuracy(folder):
+def _v2s_accuracy(folder, config):
+    """Test accuracies by dataset of the folder's V2S rows whose configuration holds ``config``."""
     by_dataset = {}
-    for row in (r for r in _rows(folder, trained_program=True) if r["method"] == "v2s"):
+    for row in (r for r in _rows(folder, config) if r["method"] == "v2s"):
         by_dataset.setdefault(row["dataset"], []).append(float(row["accuracy"]))
     return by_dataset
 

@@ -25,9 +25,26 @@ from voice2series.sources import from_module
 from .helpers import grad_free_source, random_xy, tiny_classifier
 
 
-@parametrize_with_checks([tiny_classifier()])
+# On the series alone: the contract does not depend on how many views the head reads, and the
+# default's second view doubles the source passes and the features of every logistic start (the
+# checks' blobs make its penalty search slow). The views' own dtype, pickle and save tests are below
+# and in test_training.py.
+@parametrize_with_checks([tiny_classifier(views="series")])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_the_default_views_predict_the_same_from_read_only_float32_and_float64(small_xy, one_torch_thread):
+    """What check_estimators_dtypes and the read-only checks ask, on the default's two views: the
+    difference view is computed from the float32 values the model places, so the input's dtype and
+    writability change nothing."""
+    X, y = small_xy
+    X32 = X.astype(np.float32)
+    X32.setflags(write=False)
+    on_32 = tiny_classifier(max_epochs=2).fit(X32, y)
+    on_64 = tiny_classifier(max_epochs=2).fit(X, y)
+    assert X.dtype == np.float64 and on_32.model_.source.name == "crepe-tiny+crepe-tiny"
+    np.testing.assert_allclose(on_32.predict_proba(X32), on_64.predict_proba(X), rtol=1e-5, atol=1e-6)
 
 
 @pytest.fixture(scope="module")
