@@ -154,6 +154,7 @@ NOT_PRESETS = {
     "previous-default": "not a preset: the default until round 3 ("
     + ", ".join(f"`{name}={value!r}`" for name, value in PREVIOUS_DEFAULT.items())
     + ")",
+    "tempered": "not a preset: the default with `program_loss='tempered'` (round 8)",
 }
 # Where each preset's test accuracy comes from: a bench folder and what its V2S rows'
 # configurations must hold (a folder may hold a probe and its trained twin, or several probes).
@@ -168,6 +169,7 @@ PRESET_BENCHES = {
     "probe": ("benchmarks/results/bench_offline_round4", {"train_program": False, "source": "crepe-tiny"}),
     "probe-diff": ("benchmarks/results/bench_offline_round7", {"train_program": False}),
     "probe-auto": ("benchmarks/results/bench_offline_round5", {}),
+    "tempered": ("benchmarks/results/bench_offline_round8", {"program_loss": "tempered"}),
 }
 # A configuration written without these keys ran with these values.
 _CONFIG_DEFAULTS = {"train_program": True}
@@ -186,16 +188,23 @@ def presets(path):
     for name, fit in seconds.items():
         mean = np.mean([np.mean(accuracy[name][d]) for d in shared])
         label = NOT_PRESETS.get(name, f'`"{name}"`')
-        lines.append(f"| {label} | {fit:.1f} s | {fit / seconds['default']:.1f} | {mean:.3f} |")
+        ratio = fit / seconds["default"]
+        lines.append(f"| {label} | {fit:.1f} s | {ratio:.{1 if ratio >= 0.1 else 2}f} | {mean:.3f} |")
     folders = dict.fromkeys(PRESET_BENCHES[name][0] for name in seconds)
     lines += [
         "",
         f"Fit time: `{path}` (`python benchmarks/preset_cost.py`, seed {record.get('seed', 0)}, "
-        f"{_machine(record)}). Accuracy: mean over {', '.join(shared)} of the seeds 0-2 test accuracies in "
+        f"{_machine(record)}{_warmup(record)}). "
+        f"Accuracy: mean over {', '.join(shared)} of the seeds 0-2 test accuracies in "
         + ", ".join(f"`{folder}`" for folder in folders)
         + " (`python cli.py bench`).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _warmup(record):
+    n_series = record.get("warmup_series")
+    return f"; each timed after an untimed fit of every preset on {n_series} series" if n_series else ""
 
 
 def _v2s_accuracy(folder, config):
