@@ -264,6 +264,25 @@ CONFIGS = {
         "views": "series+diff",
         "program_loss": "tempered",
     },
+    # Round 8, second (declared after the tempered row's CV and test results):
+    # the default with a program of few degrees of freedom, one learnable value
+    # every 32 waveform samples, linearly interpolated (program_knot_spacing=32:
+    # 33 values per 1024-sample frame instead of 1024). Hypothesis (rounds 6
+    # and 8): whether the program hears the few training series the probe head
+    # is unsure of (the default) or all of them (cross-fitted, tempered), one
+    # value per sample lets it fit the training series, and what it learns does
+    # not carry to new ones; a smooth program cannot fit each series on its
+    # own. Twin: r7-probe-diff (delta = 0). Rule, written before it runs: it
+    # becomes the default if its CV mean beats r7-program-diff's (0.821) by
+    # more than 0.01. Its test run (benchmarks/round8_knots_bench.sh) is
+    # declared with it and runs only if its CV mean is above its delta = 0
+    # twin's (0.821); otherwise this CV row is its only result.
+    "r8-program-knots": {
+        **R4_LOGISTIC,
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "program_knot_spacing": 32,
+    },
 }
 
 

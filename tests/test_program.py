@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from voice2series import V2SClassifier
 from voice2series.program import (
     InputProgram,
+    n_program_values,
     resample_series,
     segment_offsets,
     series_length_in_waveform,
@@ -375,3 +377,45 @@ def test_a_program_pickled_before_views_existed_places_the_series():
     restored.__setstate__(state)
     X = np.random.default_rng(2).normal(size=(2, 1, 16))
     torch.testing.assert_close(restored.place_series(X), program.place_series(X))
+
+
+# ------------------------------------------------------------------ knots
+def test_a_knotted_program_is_its_knots_linearly_interpolated_and_masked():
+    program = InputProgram(1024, 300, knot_spacing=32)
+    assert program.delta.shape == (33,) and n_program_values(1024, 32) == 33
+    with torch.no_grad():
+        program.delta.copy_(torch.arange(33.0))
+    values = program.values()
+    assert values.shape == (1024,)
+    # Evenly spread knots: the ends are the first and last knots, the line between is straight.
+    assert values[0] == 0 and values[-1] == 32
+    np.testing.assert_allclose(values.detach().numpy(), np.linspace(0, 32, 1024), rtol=1e-5, atol=1e-4)
+    acting = program.program()
+    assert (acting[:300] == 0).all() and (acting[300:] != 0).all()
+
+
+def test_only_knots_that_reach_the_program_samples_get_gradients():
+    """A knot whose neighbouring samples all hold the series moves nothing, so it gets no gradient;
+    the knots next to the program's samples do."""
+    program = InputProgram(1024, 600, knot_spacing=32)
+    placed = program.place(torch.randn(2, 600))
+    program(placed).sum().backward()
+    gradient = program.delta.grad
+    spacing = 1023 / 32  # knot k sits at sample k * spacing
+    inside = [k for k in range(33) if (k + 1) * spacing < 600]
+    assert inside and (gradient[inside] == 0).all()
+    assert (gradient[[k for k in range(33) if k * spacing > 600]] != 0).all()
+
+
+def test_the_estimator_trains_the_knots_saves_them_and_refuses_them_black_box(small_xy, tmp_path):
+    X, y = small_xy
+    clf = tiny_classifier(max_epochs=2, views="series", program_knot_spacing=32).fit(X, y)
+    clf.save(tmp_path / "knots.v2s")
+    np.testing.assert_array_equal(V2SClassifier.load(tmp_path / "knots.v2s").predict_proba(X), clf.predict_proba(X))
+    assert clf.model_.program.delta.shape == (n_program_values(clf.model_.program.input_length, 32),)
+    assert clf.model_.program.delta.abs().sum() > 0
+    # Piecewise linear: within a knot interval the acting program's second difference vanishes.
+    acting = clf.program_[clf.mask_ == 1]
+    assert np.median(np.abs(np.diff(acting, 2))) < 1e-6 * np.abs(acting).max()
+    with pytest.raises(ValueError, match="training='black-box' cannot be combined with program_knot_spacing=32"):
+        tiny_classifier(training="black-box", program_knot_spacing=32, max_epochs=1).fit(X, y)

@@ -193,6 +193,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         The program's initial value: zero, or Glorot-uniform in
         ``[-b, b]``, ``b = sqrt(6 / (input_length + 1))`` (the official
         code's Keras initialiser on a ``(input_length, 1)`` weight).
+    program_knot_spacing : int, default=1
+        Waveform samples between the program's learnable values. 1: one
+        value per sample (the paper's program). ``s > 1``: values every
+        ``s`` samples or so, linearly interpolated between (about ``1 / s``
+        of the degrees of freedom: a smooth program that cannot fit each
+        training series on its own). White-box training only.
     program_l2 : float, default=0.0
         Adds ``program_l2 * sum(delta ** 2)`` to every mini-batch's loss
         (the official code's Keras ``l2(0.05)`` regulariser on the program;
@@ -383,6 +389,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "amplitude": [Interval(Real, 0, None, closed="neither")],
         "program_dropout": [Interval(Real, 0, 1, closed="left")],
         "program_init": [StrOptions(set(PROGRAM_INITS))],
+        "program_knot_spacing": [Interval(Integral, 1, None, closed="left")],
         "program_l2": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -430,6 +437,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         amplitude=1.0,
         program_dropout=0.0,
         program_init="zeros",
+        program_knot_spacing=1,
         program_l2=0.0,
         weight_decay=0.0,
         learning_rate=0.01,
@@ -473,6 +481,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.amplitude = amplitude
         self.program_dropout = program_dropout
         self.program_init = program_init
+        self.program_knot_spacing = program_knot_spacing
         self.program_l2 = program_l2
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
@@ -662,6 +671,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             "sample_specific_mask": bool(self.sample_specific_mask),
             "program_dropout": self.program_dropout > 0,
             "program_l2": self.program_l2 > 0,
+            "program_knot_spacing": self.program_knot_spacing > 1,
             "train_program": not self.train_program,
         }
         for name, conflict in conflicts.items():

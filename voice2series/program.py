@@ -31,6 +31,7 @@ __all__ = [
     "InputProgram",
     "SampleMaskNet",
     "glorot_uniform_bound",
+    "n_program_values",
     "prepare_series",
     "resample_series",
     "segment_offsets",
@@ -72,6 +73,19 @@ MAX_SERIES_SHARE = 0.5
 # The least share of the waveform any configuration must leave to the
 # program; an explicit length (or resample=None) that leaves less is refused.
 MIN_PROGRAM_SHARE = 0.25
+
+
+def n_program_values(input_length, knot_spacing=1):
+    """Learnable values of a program over ``input_length`` samples with knots every ``knot_spacing``.
+
+    Examples
+    --------
+    >>> n_program_values(1024), n_program_values(1024, 32)
+    (1024, 33)
+    """
+    if knot_spacing == 1:
+        return int(input_length)
+    return -(-(int(input_length) - 1) // int(knot_spacing)) + 1
 
 
 def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_channels=1, resample=None):
@@ -375,11 +389,18 @@ class InputProgram(nn.Module):
     view : {"series", "diff"}, default="series"
         What is placed of each series (:func:`series_view`): the series, or
         its scaled first difference.
+    knot_spacing : int, default=1
+        Samples between the program's learnable values. 1: one value per
+        waveform sample. ``s > 1``: ``ceil((input_length - 1) / s) + 1``
+        values (knots) spread evenly over the waveform and linearly
+        interpolated between (:meth:`values`), a program with about
+        ``1 / s`` of the degrees of freedom.
 
     Attributes
     ----------
-    delta : torch.nn.Parameter of shape (input_length,)
-        The learned program, initialised as ``init`` says.
+    delta : torch.nn.Parameter of shape (input_length,) or (n_knots,)
+        The learned program (its knots with ``knot_spacing > 1``),
+        initialised as ``init`` says.
     mask : torch.Tensor of shape (input_length,)
         1 where the program acts, 0 where a series copy sits.
     offsets : list of int
@@ -404,6 +425,7 @@ class InputProgram(nn.Module):
         init="zeros",
         window=None,
         view="series",
+        knot_spacing=1,
     ):
         super().__init__()
         if view not in VIEWS:
@@ -426,7 +448,8 @@ class InputProgram(nn.Module):
         for offset in self.offsets:
             mask[offset : offset + self.copy_length] = 0.0
         self.register_buffer("mask", mask)
-        self.delta = nn.Parameter(torch.zeros(self.input_length))
+        self.knot_spacing = int(knot_spacing)
+        self.delta = nn.Parameter(torch.zeros(n_program_values(self.input_length, self.knot_spacing)))
         if init == "glorot":
             bound = glorot_uniform_bound(self.input_length)
             with torch.no_grad():
@@ -438,8 +461,9 @@ class InputProgram(nn.Module):
         # Programs pickled before windows existed hold whole-series copies only.
         state.setdefault("copy_length", state["series_length"])
         state.setdefault("starts", None)
-        # ... and before views: they place the series itself.
+        # ... and before views: they place the series itself; before knots, one value per sample.
         state.setdefault("view", "series")
+        state.setdefault("knot_spacing", 1)
         super().__setstate__(state)
 
     def place(self, series):
@@ -499,7 +523,13 @@ class InputProgram(nn.Module):
 
     def forward(self, placed):
         """Add the masked program to waveforms made by :meth:`place`."""
-        return placed + self.sample_mask(placed) * self.dropout(self.delta)
+        return placed + self.sample_mask(placed) * self.dropout(self.values())
+
+    def values(self):
+        """``delta`` on every waveform sample, ``(input_length,)``: itself, or its knots linearly interpolated."""
+        if self.knot_spacing == 1:
+            return self.delta
+        return F.interpolate(self.delta[None, None], size=self.input_length, mode="linear", align_corners=True)[0, 0]
 
     def shared_program(self):
         """What :meth:`forward` adds to every waveform: ``mask * dropout(delta)``.
@@ -511,7 +541,7 @@ class InputProgram(nn.Module):
         """
         if self.mask_net is not None:
             raise ValueError("With a sample-specific mask the program differs per series; use forward().")
-        return self.mask * self.dropout(self.delta)
+        return self.mask * self.dropout(self.values())
 
     def sample_mask(self, placed):
         """Where and how strongly the program acts on each waveform.
@@ -526,7 +556,7 @@ class InputProgram(nn.Module):
 
     def program(self):
         """The program as it acts on the waveform: ``mask * delta`` (numpy)."""
-        return (self.mask * self.delta).detach().cpu().numpy().astype(np.float64)
+        return (self.mask * self.values()).detach().cpu().numpy().astype(np.float64)
 
 
 class JointProgram(nn.Module):

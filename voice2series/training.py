@@ -287,6 +287,7 @@ def _program_and_source(params, series_shape, view="series"):
         init=params.get("program_init", "zeros"),
         window=layout.get("window"),
         view=view,
+        knot_spacing=params.get("program_knot_spacing", 1),
     )
     program.delta.requires_grad_(params["train_program"])
     return program, source
