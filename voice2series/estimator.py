@@ -564,9 +564,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 train, validation = validation_split(placed, targets, self.validation_fraction, rng)
             queries = QueryCounter(self.query_budget)
             with queries.attached(model.source):
-                self._calibrate(model, train, queries, rng, params["head_init"])
+                scores = self._calibrate(model, train, queries, rng, params["head_init"])
                 generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
-                temperature = self._loss_temperature(model, train)
+                temperature = self._loss_temperature(model.mapping, scores, train[1])
                 if cross_fitted:
                     history, best_epoch = train_cross_fitted(
                         model,
@@ -604,14 +604,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.loss_temperature_ = temperature
         return self
 
-    def _loss_temperature(self, model, train):
+    def _loss_temperature(self, mapping, scores, targets):
         if self.program_loss != "tempered":
             return 1.0
-        return loss_temperature(model, train, self.batch_size)
+        return loss_temperature(mapping, scores, targets)
 
     def _calibrate(self, model, train, queries, rng, head_init):
+        """The head calibrated (and started) on the training series; returns their source outputs."""
         try:
-            calibrate_mapping(model, train, self.batch_size, head_init, rng)
+            return calibrate_mapping(model, train, self.batch_size, head_init, rng)
         except QueryBudgetExhausted as error:
             raise ValueError(
                 f"{error} Calibrating the linear head alone needs {len(train[0])} queries (one per "

@@ -83,8 +83,6 @@ def n_program_values(input_length, knot_spacing=1):
     >>> n_program_values(1024), n_program_values(1024, 32)
     (1024, 33)
     """
-    if knot_spacing == 1:
-        return int(input_length)
     return -(-(int(input_length) - 1) // int(knot_spacing)) + 1
 
 

@@ -486,15 +486,22 @@ def calibrate_mapping(model, train, batch_size, head_init="random", rng=None):
         Draws the seed of the folds that choose the logistic regression's
         penalty (drawn only for ``"logistic"``, so a random start takes the
         same draws as before the option existed).
+
+    Returns
+    -------
+    torch.Tensor of shape (n_series, n_source_outputs) or None
+        The source outputs of the training series it calibrated on (for
+        :func:`loss_temperature`); None for a mapping that does not calibrate.
     """
     if not hasattr(model.mapping, "calibrate"):
-        return
+        return None
     placed, targets = train
     scores = source_outputs(model, placed, batch_size)
     calibrate_on(model, scores)
     if head_init == "logistic":
         seed = None if rng is None else int(rng.randint(2**31))
         model.mapping.fit_logistic(scores, targets, seed)
+    return scores
 
 
 def calibrate_on(model, scores):
@@ -502,7 +509,7 @@ def calibrate_on(model, scores):
     model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
 
 
-def loss_temperature(model, train, batch_size):
+def loss_temperature(mapping, scores, targets):
     """The temperature of ``program_loss="tempered"``: the start's training loss made its held-out loss.
 
     A logistic start classifies most training series with near certainty
@@ -510,17 +517,17 @@ def loss_temperature(model, train, batch_size):
     times its cross-validated one), so the cross-entropy's gradient back to
     the program comes from the few series it is unsure of. Dividing the
     logits by the temperature at which the start's mean training loss equals
-    its cross-validated loss (``model.mapping.cv_log_loss``) gives every
+    its cross-validated loss (``mapping.cv_log_loss``) gives every
     training series the weight a held-out one would have. The division keeps
     each series' predicted class, so the head's decisions are unchanged.
 
     Parameters
     ----------
-    model : ReprogrammedModel
-        Its linear head started by ``fit_logistic``.
-    train : tuple of (torch.Tensor, torch.Tensor)
-        Placed training waveforms and integer targets.
-    batch_size : int
+    mapping : LinearMapping
+        The linear head, started by ``fit_logistic``.
+    scores : torch.Tensor of shape (n_series, n_source_outputs)
+        The source outputs it was fitted to (:func:`calibrate_mapping` returns them).
+    targets : torch.Tensor of int, shape (n_series,)
 
     Returns
     -------
@@ -529,12 +536,11 @@ def loss_temperature(model, train, batch_size):
         held-out ones, or one without a cross-validated loss (a class with
         a single series), trains on its plain loss.
     """
-    held_out_loss = getattr(model.mapping, "cv_log_loss", None)
+    held_out_loss = getattr(mapping, "cv_log_loss", None)
     if held_out_loss is None:
         return 1.0
-    placed, targets = train
-    with _evaluating(model):
-        logits = model.mapping(source_outputs(model, placed, batch_size))
+    with torch.no_grad():
+        logits = mapping(scores)
     return temperature_for_loss(logits, targets, held_out_loss)
 
 
