@@ -283,6 +283,42 @@ CONFIGS = {
         "views": "series+diff",
         "program_knot_spacing": 32,
     },
+    # Round 9 (declared before any of its rows ran). Round 8 found every program
+    # variant below its delta = 0 twin on OSULeaf and PLAID, the two bundled
+    # training splits with 200 series or more, where early_stopping="auto"
+    # holds out a fifth of them: the program model's head (the logistic start,
+    # head_learning_rate=0) is then fitted on four fifths, the twin's on all.
+    # refit_head refits the head by logistic regression on every training
+    # series through the kept program once the epoch is chosen.
+    # No CV fold of the six datasets reaches 200 series, so under "auto" the CV
+    # folds hold out nothing; these rows force the split (early_stopping=True)
+    # to measure the refit on training data only:
+    # - r9-early-stop: the default with early_stopping=True (the 200+ regime's
+    #   split on every fold);
+    # - r9-early-stop-refit: the same with refit_head=True.
+    # Rule, written before they run: refit_head="auto" (refit only when a
+    # validation split was held out, so nothing changes below 200 series)
+    # becomes the default if r9-early-stop-refit's CV mean beats
+    # r9-early-stop's by 0.01 or more.
+    # - r9-refit-always: the default with refit_head=True. Without a split the
+    #   refit replaces the probe's head (fitted through delta = 0) by one
+    #   fitted through the trained program. Hypothesis: the program moves the
+    #   outputs away from what the delta = 0 head was fitted to, and a head
+    #   refitted to them reads the program's change. Rule: it becomes the
+    #   default if its CV mean beats r7-program-diff's (0.821) by more than
+    #   0.01, as round 4's rule says.
+    # The declared test runs (benchmarks/round9_refit_bench.sh) run whatever CV
+    # says: the default with refit_head="auto" (the check round 8 declared), and
+    # r9-refit-always.
+    "r9-early-stop": {**R4_LOGISTIC, "head_learning_rate": 0.0, "views": "series+diff", "early_stopping": True},
+    "r9-early-stop-refit": {
+        **R4_LOGISTIC,
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "early_stopping": True,
+        "refit_head": True,
+    },
+    "r9-refit-always": {**R4_LOGISTIC, "head_learning_rate": 0.0, "views": "series+diff", "refit_head": True},
 }
 
 

@@ -665,22 +665,73 @@ def test_head_learning_rate_gives_the_head_its_own_step_and_defaults_to_the_prog
     assert training_options(clf.get_params())["head_learning_rate"] == 1e-4
 
 
-def test_the_probe_is_the_logistic_start_on_every_training_series(small_xy, monkeypatch):
-    """max_epochs=0: no epoch, no validation split (even when early stopping would carve one)."""
-    X, y = small_xy
-    fitted_rows = []
+@pytest.fixture
+def fitted_rows(monkeypatch):
+    """The number of series each ``LinearMapping.fit_logistic`` call of the test is fitted on, in order."""
+    rows = []
     real = LinearMapping.fit_logistic
 
     def counting(self, scores, *args):
-        fitted_rows.append(len(scores))
+        rows.append(len(scores))
         return real(self, scores, *args)
 
     monkeypatch.setattr(LinearMapping, "fit_logistic", counting)
+    return rows
+
+
+def test_the_probe_is_the_logistic_start_on_every_training_series(small_xy, fitted_rows):
+    """max_epochs=0: no epoch, no validation split (even when early stopping would carve one)."""
+    X, y = small_xy
     probe = tiny_classifier(max_epochs=0, head_init="logistic", train_program=False, early_stopping=True).fit(X, y)
     assert fitted_rows == [len(y)]
     assert probe.history_ == [] and probe.best_epoch_ == 0
     assert not probe.program_.any()
     assert probe.score(X, y) == 1.0  # a logistic regression of a handful of series fits them
+
+
+@pytest.mark.parametrize(
+    "refit_head, early_stopping, refitted_rows",
+    [(False, True, []), ("auto", True, [24]), ("auto", False, []), (True, False, [24]), (True, True, [24])],
+)
+def test_refit_head_refits_the_head_on_every_training_series(
+    small_xy, fitted_rows, refit_head, early_stopping, refitted_rows
+):
+    """After the logistic start (on the 18 series training used when 6 are held out), the refit sees all 24."""
+    X, y = small_xy
+    params = {"head_init": "logistic", "head_learning_rate": 0.0, "validation_fraction": 0.25, "max_epochs": 2}
+    clf = tiny_classifier(early_stopping=early_stopping, refit_head=refit_head, **params).fit(X, y)
+    assert fitted_rows == [18 if early_stopping else 24, *refitted_rows]
+    if refitted_rows:
+        # Standardised on, and fitted to, every series through the program the model kept.
+        every_series = source_outputs(clf.model_, clf._placed(clf.model_, X[:, None, :]), 8)
+        torch.testing.assert_close(clf.model_.mapping.shift, every_series.mean(dim=0), atol=1e-4, rtol=1e-5)
+
+
+def test_refit_head_auto_without_a_validation_split_changes_nothing(small_xy):
+    X, y = small_xy
+    params = {"head_init": "logistic", "head_learning_rate": 0.0, "max_epochs": 2}
+    kept = tiny_classifier(**params).fit(X, y)
+    auto = tiny_classifier(refit_head="auto", **params).fit(X, y)
+    np.testing.assert_array_equal(auto.predict_proba(X), kept.predict_proba(X))
+    np.testing.assert_array_equal(auto.program_, kept.program_)
+
+
+def test_refit_head_needs_a_linear_head(small_xy):
+    X, y = small_xy
+    with pytest.raises(ValueError, match="refit_head=True refits a linear head.*mapping='random'"):
+        tiny_classifier(max_epochs=1, mapping="random", refit_head=True).fit(X, y)
+    # "auto" is a rule, not a request: without a linear head there is nothing to refit.
+    tiny_classifier(max_epochs=1, mapping="random", refit_head="auto", early_stopping=True).fit(X, y)
+
+
+def test_refit_head_counts_its_queries_against_the_budget(small_xy):
+    X, y = small_xy
+    params = {"training": "black-box", "zo_queries": 1, "max_epochs": 1, "head_init": "logistic"}
+    kept = tiny_classifier(**params).fit(X, y)
+    refitted = tiny_classifier(refit_head=True, **params).fit(X, y)
+    assert refitted.n_queries_ == kept.n_queries_ + len(y)
+    with pytest.raises(ValueError, match="Refitting the head .* raise query_budget or pass refit_head=False"):
+        tiny_classifier(refit_head=True, query_budget=kept.n_queries_, **params).fit(X, y)
 
 
 def test_a_zero_head_learning_rate_keeps_the_head_while_the_program_trains(small_xy):

@@ -52,7 +52,7 @@ from sklearn.model_selection import StratifiedKFold
 from tqdm.auto import tqdm
 
 from .mapping import LinearMapping, class_rows
-from .training import cached_rows, calibrate_on, is_better, source_outputs, train_one_epoch
+from .training import cached_rows, calibrate_on, fit_final_head, is_better, source_outputs, train_one_epoch
 
 __all__ = [
     "CROSS_FIT_FOLDS",
@@ -266,11 +266,9 @@ def train_cross_fitted(
     model.load_state_dict(best_state, strict=False)
     seed = int(torch.randint(2**31, (), generator=generator))
     if validation is None:
-        _fit_final_head(model, placed, targets, batch_size, cache, seed)
+        fit_final_head(model, placed, targets, batch_size, seed, cache)
     else:
-        _fit_final_head(
-            model, torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]]), batch_size, None, seed
-        )
+        fit_final_head(model, torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]]), batch_size, seed)
     return history, best_epoch
 
 
@@ -305,10 +303,3 @@ def _cross_fitted_epoch(model, optimizer, heads, placed, targets, folds, batch_s
         return heads.logits(model.mapping.standardised(scores), fold_index[batch])
 
     return train_one_epoch(model, optimizer, targets, batch_logits, batch_size, generator, program_l2=program_l2)
-
-
-def _fit_final_head(model, placed, targets, batch_size, cache, seed):
-    """The model's head: standardised on, and fitted to, every series through the kept program."""
-    scores = source_outputs(model, placed, batch_size, cache)
-    calibrate_on(model, scores)
-    model.mapping.fit_logistic(scores, targets, seed)

@@ -31,6 +31,7 @@ from .training import (
     TRAININGS,
     build_model,
     calibrate_mapping,
+    fit_final_head,
     loss_temperature,
     model_on,
     predict_logits,
@@ -251,6 +252,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=20
         Early stopping: epochs without a better validation score before
         training stops.
+    refit_head : "auto" or bool, default=False
+        Once training has kept its epoch, replace the linear head by a
+        logistic regression (its penalty chosen by CV, as the logistic start
+        is) of the source outputs, through the kept program, of every
+        training series, the validation split's included
+        (:func:`voice2series.training.fit_final_head`). ``False``: keep the
+        head training ended with (with ``head_learning_rate=0``, the logistic
+        start, fitted on the series training used). ``"auto"``: refit only
+        when a validation split was held out, so that the head has seen all
+        of the training data, not ``1 - validation_fraction`` of it. Needs
+        ``mapping="linear"`` (``"auto"`` does nothing without it);
+        ``program_loss="cross-fitted"`` always ends this way.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
@@ -402,6 +415,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "refit_head": ["boolean", StrOptions({"auto"})],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -450,6 +464,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         early_stopping="auto",
         validation_fraction=0.2,
         n_iter_no_change=20,
+        refit_head=False,
         device="auto",
         random_state=None,
         verbose=False,
@@ -494,6 +509,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.refit_head = refit_head
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -586,6 +602,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         temperature=temperature,
                         **training_options(params),
                     )
+                if self._refits_head(validation, history):
+                    self._refit(model, train, validation, queries, rng)
         if not history and self.max_epochs:
             raise ValueError(
                 f"query_budget={self.query_budget} ran out before the first epoch finished "
@@ -619,6 +637,29 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 "training series); raise query_budget."
             ) from error
 
+    def _refits_head(self, validation, history):
+        """Whether fit ends by refitting the head on every training series (``refit_head``).
+
+        Not after a cross-fitted program (which always does), nor when no epoch ran (the start is that head)."""
+        if self.program_loss == "cross-fitted" or not history or self.mapping != "linear":
+            return False
+        if self.refit_head == "auto":
+            return validation is not None
+        return self.refit_head
+
+    def _refit(self, model, train, validation, queries, rng):
+        """The head refitted on the training and validation series through the kept program."""
+        placed, targets = train
+        if validation is not None:
+            placed, targets = torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]])
+        try:
+            fit_final_head(model, placed, targets, self.batch_size, int(rng.randint(2**31)))
+        except QueryBudgetExhausted as error:
+            raise ValueError(
+                f"{error} Refitting the head (refit_head={self.refit_head!r}) needs {len(targets)} more "
+                "queries (one per training series); raise query_budget or pass refit_head=False."
+            ) from error
+
     def _check_variant_params(self, params):
         """Refuse combinations of the variant parameters that cannot work together.
 
@@ -635,6 +676,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"readout={self.readout!r} gives the source's inner statistics, which have no "
                 f"pitch classes to assign; mapping={self.mapping!r} maps output classes. Use "
                 "mapping='linear' with it, or readout='logits'."
+            )
+        if self.refit_head is True and self.mapping != "linear":
+            raise ValueError(
+                f"refit_head=True refits a linear head by logistic regression; mapping={self.mapping!r} has none. "
+                "Use mapping='linear' with it, or refit_head=False."
             )
         if params["head_init"] != "random" and self.mapping != "linear":
             raise ValueError(

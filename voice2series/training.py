@@ -37,6 +37,7 @@ __all__ = [
     "is_better",
     "loss_temperature",
     "model_on",
+    "fit_final_head",
     "predict_logits",
     "program_penalty",
     "resolve_auto",
@@ -507,6 +508,29 @@ def calibrate_mapping(model, train, batch_size, head_init="random", rng=None):
 def calibrate_on(model, scores):
     """Standardise the linear head on these source outputs, grouped as the source groups them."""
     model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
+
+
+def fit_final_head(model, placed, targets, batch_size, seed, cache=None):
+    """Refit the linear head on these series through the kept program: standardised on their outputs, then
+    :meth:`~voice2series.mapping.LinearMapping.fit_logistic` (its penalty chosen by CV on them).
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+        With a linear head; its program (and source) are left as they are.
+    placed : torch.Tensor
+        Placed waveforms of every series the head should see (with early
+        stopping: the training and the validation series).
+    targets : torch.Tensor of int, shape (n_series,)
+    batch_size : int
+    seed : int
+        Seed of the folds that choose the logistic regression's penalty.
+    cache : optional
+        The series cache of ``placed`` (:meth:`ReprogrammedModel.series_cache`).
+    """
+    scores = source_outputs(model, placed, batch_size, cache)
+    calibrate_on(model, scores)
+    model.mapping.fit_logistic(scores, targets, seed)
 
 
 def loss_temperature(mapping, scores, targets):
