@@ -58,6 +58,15 @@ def test_a_log_linear_cost_is_recovered_and_validated(tmp_path):
     assert again.predict("1nn-dtw", shape) == pytest.approx(model.predict("1nn-dtw", shape))
 
 
+def test_a_csv_that_is_not_a_bench_results_file_is_left_out_with_a_warning(tmp_path):
+    """The documented glob (benchmarks/results/*/results.csv) also picks up the reproduction's results."""
+    write_results(tmp_path / "results.csv", synthetic_rows())
+    (tmp_path / "reproduction.csv").write_text("dataset,config,seed,accuracy\nGunPoint,paper,0,0.9\n")
+    with pytest.warns(UserWarning, match="reproduction.csv is not a benchmark results file .*no method, fit_seconds"):
+        model = fit_cost_model([tmp_path / "results.csv", tmp_path / "reproduction.csv"])
+    assert model.sources == [str(tmp_path / "results.csv")]
+
+
 def test_v2s_time_scales_with_epochs_and_ensemble():
     model = default_model()
     shape = dataset_shapes()["GunPoint"]

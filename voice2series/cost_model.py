@@ -28,6 +28,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,11 +138,25 @@ class CostModel:
         return cls(data["coef"], data.get("validation", {}), data.get("sources", []))
 
 
+# Columns a results file of run_benchmark has and the fit reads; another CSV a glob
+# picks up (the reproduction's results) is left out, with a warning.
+RESULT_COLUMNS = ("dataset", "method", "fit_seconds", "predict_seconds", "n_train", "n_test", "n_timepoints")
+
+
 def _rows(paths):
     rows = []
     for path in paths:
         with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
+            reader = csv.DictReader(handle)
+            missing = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                warnings.warn(
+                    f"{path} is not a benchmark results file (no {', '.join(missing)} column); left out of "
+                    "the cost model. Pass the results.csv files that `python cli.py bench` writes.",
+                    stacklevel=3,
+                )
+                continue
+            for row in reader:
                 row["_source"] = str(path)
                 rows.append(row)
     return rows
