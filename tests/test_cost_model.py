@@ -92,6 +92,27 @@ def test_effort_counts_the_estimators_default_epochs_and_views():
     assert cost_model._effort({"mapping": "random", "ensemble": 5}) == default["max_epochs"] * 5
 
 
+def test_windows_count_one_source_frame_each():
+    """resample="windows" (the default) runs the source over every window of a long series."""
+    from voice2series import V2SClassifier
+
+    epochs = V2SClassifier().get_params()["max_epochs"]
+    assert cost_model._effort({}, n_timepoints=1460) == epochs * 2 * 5  # window_layout(1460, 1024): 5 windows
+    assert cost_model._effort({}, n_timepoints=300) == epochs * 2  # a series that fits is one window
+    # A row that shrank its series into one frame (resample=None or "fit", or before the parameter).
+    shrunk = cost_model._params_of({"config": '{"max_epochs": 100, "resample": null}'})
+    assert cost_model._effort(shrunk, n_timepoints=1460) == cost_model.REFERENCE_EFFORT
+    assert cost_model._phase_scale("predict", {"views": "series"}, 1460) == 5
+
+
+def test_rows_copied_from_an_earlier_results_file_count_once(tmp_path):
+    rows = [{**row, "key": f"k{i}", "finished_at": "t"} for i, row in enumerate(synthetic_rows())]
+    write_results(tmp_path / "first.csv", rows)
+    write_results(tmp_path / "second.csv", rows[:2] + [{**rows[2], "finished_at": "remeasured"}])
+    read = cost_model._rows([tmp_path / "first.csv", tmp_path / "second.csv"])
+    assert len(read) == len(rows) + 1  # the two copies left out, the remeasurement kept
+
+
 def test_longest_first_wall_time():
     # Longest first: 5 | 4, then each 3 to the least loaded worker: 5+3 | 4+3+3.
     assert cost_model._lpt_makespan([3, 5, 3, 4, 3], 2) == 10

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from .estimator import V2SClassifier
+from .program import window_layout
+from .sources import input_length
 from .training import resolve_auto
 
 __all__ = ["FEATURES", "CostModel", "dataset_shapes", "default_model", "fit_cost_model", "plan", "format_plan"]
@@ -51,10 +53,12 @@ FEATURES = {
     "1nn-euclidean": {"fit": ("n_train",), "predict": ("pairs", "n_timepoints")},
     "1nn-dtw": {"fit": ("n_train",), "predict": ("pairs", "n_timepoints")},
 }
-# The shipped coefficients give the fit time of this many passes over the
-# training series through one waveform (the default until round 7's 30
-# epochs over two views); other configurations scale by their _effort.
+# The shipped coefficients give the fit time of this many passes of the source over
+# every training series' frames (max_epochs x views x ensemble x frames, _effort);
+# other configurations scale by theirs.
 REFERENCE_EFFORT = 100
+# The source whose rows are fitted (_usable), and whose frame sets the windows.
+COSTED_SOURCE = "crepe-tiny"
 
 
 def _features(shape, names):
@@ -62,17 +66,41 @@ def _features(shape, names):
     return [1.0] + [math.log(max(float(values[name]), 1.0)) for name in names]
 
 
-def _effort(params):
-    """V2S training passes through one waveform: max_epochs x views x ensemble members.
+def _resolved(params):
+    """V2SClassifier's parameters with these (None: the default), "auto" values decided."""
+    given = {name: value for name, value in (params or {}).items() if value is not None}
+    return resolve_auto({**V2SClassifier().get_params(), **given})
+
+
+def _source_frames(params, n_timepoints=None):
+    """Source frames per series in one pass: views x ensemble members x windows.
 
     Parameters left out take V2SClassifier's defaults; a results row written
-    before views existed read the series alone.
+    before views existed read the series alone. ``resample="windows"`` keeps
+    a long series at its own resolution, one frame per window
+    (:func:`~voice2series.program.window_layout`); every other rule shrinks
+    or places it in one frame.
     """
-    given = {name: value for name, value in (params or {}).items() if value is not None}
-    resolved = resolve_auto({**V2SClassifier().get_params(), **given})
+    resolved = _resolved(params)
     n_views = len(resolved["views"].split("+"))
+    n_windows = 1
+    if resolved["resample"] == "windows" and n_timepoints is not None:
+        n_windows, _ = window_layout(int(n_timepoints), input_length(COSTED_SOURCE))
+    return n_views * float((params or {}).get("ensemble", 1) or 1) * n_windows
+
+
+def _effort(params, n_timepoints=None):
+    """Source passes over every training series' frames in a fit: max_epochs x :func:`_source_frames`."""
     # A probe (max_epochs=0) makes one pass, to fit its head.
-    return float(max(resolved["max_epochs"], 1)) * n_views * float((params or {}).get("ensemble", 1) or 1)
+    return float(max(_resolved(params)["max_epochs"], 1)) * _source_frames(params, n_timepoints)
+
+
+def _phase_scale(phase, params, n_timepoints):
+    """A V2S unit's seconds over the coefficients' reference: the fit's effort over REFERENCE_EFFORT,
+    the prediction's frames per series (one pass) over one frame."""
+    if phase == "fit":
+        return _effort(params, n_timepoints) / REFERENCE_EFFORT
+    return _source_frames(params, n_timepoints)
 
 
 @dataclass
@@ -104,7 +132,7 @@ class CostModel:
         shape : dict
             ``n_train``, ``n_test``, ``n_timepoints``, ``n_classes``.
         params : dict, optional
-            V2S parameters (``max_epochs``, ``views``, ``ensemble``).
+            V2S parameters (``max_epochs``, ``views``, ``ensemble``, ``resample``).
 
         Returns
         -------
@@ -117,8 +145,8 @@ class CostModel:
         for phase in ("fit", "predict"):
             x = _features(shape, FEATURES[method][phase])
             seconds = math.exp(float(np.dot(self.coef[method][phase], x)))
-            if method == "v2s" and phase == "fit":
-                seconds *= _effort(params) / REFERENCE_EFFORT
+            if method == "v2s":
+                seconds *= _phase_scale(phase, params, shape["n_timepoints"])
             total += seconds
         return total
 
@@ -144,7 +172,9 @@ RESULT_COLUMNS = ("dataset", "method", "fit_seconds", "predict_seconds", "n_trai
 
 
 def _rows(paths):
-    rows = []
+    """The rows of these results files, each measurement once: a declared round's file starts with rows
+    copied from an earlier one (``offline_bench.sh``'s ``copy_rows``), same ``key``, same ``finished_at``."""
+    rows, seen = [], set()
     for path in paths:
         with open(path, newline="") as handle:
             reader = csv.DictReader(handle)
@@ -157,6 +187,10 @@ def _rows(paths):
                 )
                 continue
             for row in reader:
+                measurement = (row.get("key"), row.get("finished_at"))
+                if all(measurement) and measurement in seen:
+                    continue
+                seen.add(measurement)
                 row["_source"] = str(path)
                 rows.append(row)
     return rows
@@ -176,6 +210,8 @@ def _params_of(row):
         "max_epochs": config.get("max_epochs"),
         "ensemble": config.get("ensemble", 1),
         "views": config.get("views", "series"),
+        # None (no resampling) and rows from before the parameter: the series in one frame.
+        "resample": config.get("resample") or "fit",
         "mapping": config.get("mapping"),
     }
 
@@ -203,8 +239,8 @@ def _fit_rows(rows):
             names = FEATURES[method][phase]
             X = np.array([_features(_shape_of(r), names) for r in mine])
             y = np.log(np.maximum([float(r[f"{phase}_seconds"]) for r in mine], FLOOR))
-            if method == "v2s" and phase == "fit":
-                y = y - np.log([_effort(_params_of(r)) / REFERENCE_EFFORT for r in mine])
+            if method == "v2s":
+                y = y - np.log([_phase_scale(phase, _params_of(r), int(r["n_timepoints"])) for r in mine])
             # A small ridge keeps the few-dataset fit from extreme exponents (not on the intercept).
             penalty = 1e-2 * np.eye(X.shape[1])
             penalty[0, 0] = 0.0

@@ -45,6 +45,7 @@ from .speech_embedding import SpeechEmbeddingSource, locate_speech_embedding
 from .vggish import VGGishSource, locate_vggish_weights
 
 __all__ = [
+    "input_length",
     "AcousticSource",
     "AttRNNSource",
     "CrepeSource",
@@ -159,6 +160,12 @@ _REGISTRY = {
 def source_names() -> list[str]:
     """Names accepted by :func:`get_source` and ``V2SClassifier(source=...)``."""
     return sorted(_REGISTRY)
+
+
+def input_length(source: str) -> int:
+    """Samples in one waveform frame of a registered source (``available()``'s ``input_length``, without
+    locating weights)."""
+    return _REGISTRY[source].input_length
 
 
 def _offline_status(entry):
