@@ -8,10 +8,10 @@
 # its V2S rows, or, with DATASETs named, all but their V2S rows.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PYTHONPATH="$PWD"
-# The declared runs of rounds 2-7 ran with the defaults of their time; ROUND3_DEFAULT
-# (voice2series/presets.py) pins the ones round 7 changed, and each script's own
+# The declared runs of rounds 2-8 ran with the defaults of their time; ROUND3_DEFAULT
+# (voice2series/presets.py) pins the ones rounds 7 and 9 changed, and each script's own
 # options come after them.
-ROUND3_DEFAULT="--max-epochs 100 --head-init random --head-learning-rate none --views series"
+ROUND3_DEFAULT="--refit-head false --max-epochs 100 --head-init random --head-learning-rate none --views series"
 offline_bench() {
     local out=$1
     shift

@@ -691,7 +691,7 @@ def test_the_probe_is_the_logistic_start_on_every_training_series(small_xy, fitt
 
 @pytest.mark.parametrize(
     "refit_head, early_stopping, refitted_rows",
-    [(False, True, []), ("auto", True, [24]), ("auto", False, []), (True, False, [24]), (True, True, [24])],
+    [(False, True, []), ("auto", True, [24]), ("auto", False, [24]), (True, False, [24]), (False, False, [])],
 )
 def test_refit_head_refits_the_head_on_every_training_series(
     small_xy, fitted_rows, refit_head, early_stopping, refitted_rows
@@ -707,21 +707,37 @@ def test_refit_head_refits_the_head_on_every_training_series(
         torch.testing.assert_close(clf.model_.mapping.shift, every_series.mean(dim=0), atol=1e-4, rtol=1e-5)
 
 
-def test_refit_head_auto_without_a_validation_split_changes_nothing(small_xy):
+@pytest.mark.parametrize(
+    "params, refits",
+    [
+        ({}, True),  # the default: the kept logistic start
+        ({"head_learning_rate": None}, False),  # a head trained with the program
+        ({"head_init": "random"}, False),
+        ({"mapping": "random"}, False),  # no linear head
+        ({"training": "black-box"}, False),  # a refit would spend queries
+    ],
+)
+def test_refit_head_auto_refits_the_kept_logistic_start_only(params, refits):
+    resolved = resolve_auto(V2SClassifier(**params).get_params())
+    assert resolved["refit_head"] is refits
+
+
+def test_the_default_refits_the_head_as_refit_head_true_does(small_xy):
     X, y = small_xy
-    params = {"head_init": "logistic", "head_learning_rate": 0.0, "max_epochs": 2}
-    kept = tiny_classifier(**params).fit(X, y)
-    auto = tiny_classifier(refit_head="auto", **params).fit(X, y)
-    np.testing.assert_array_equal(auto.predict_proba(X), kept.predict_proba(X))
-    np.testing.assert_array_equal(auto.program_, kept.program_)
+    default = tiny_classifier(max_epochs=2).fit(X, y)
+    refitted = tiny_classifier(max_epochs=2, refit_head=True).fit(X, y)
+    kept = tiny_classifier(max_epochs=2, refit_head=False).fit(X, y)
+    np.testing.assert_array_equal(default.predict_proba(X), refitted.predict_proba(X))
+    np.testing.assert_array_equal(default.program_, kept.program_)  # the refit comes after training
+    assert not np.array_equal(default.model_.mapping.weight.detach(), kept.model_.mapping.weight.detach())
 
 
 def test_refit_head_needs_a_linear_head(small_xy):
     X, y = small_xy
     with pytest.raises(ValueError, match="refit_head=True refits a linear head.*mapping='random'"):
         tiny_classifier(max_epochs=1, mapping="random", refit_head=True).fit(X, y)
-    # "auto" is a rule, not a request: without a linear head there is nothing to refit.
-    tiny_classifier(max_epochs=1, mapping="random", refit_head="auto", early_stopping=True).fit(X, y)
+    # "auto" is a rule, not a request: without a linear head it keeps the mapping.
+    tiny_classifier(max_epochs=1, mapping="random", refit_head="auto").fit(X, y)
 
 
 def test_refit_head_counts_its_queries_against_the_budget(small_xy):

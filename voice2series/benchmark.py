@@ -534,6 +534,8 @@ VALUES_BEFORE_DEFAULT_CHANGED = {
     "head_init": "random",
     "head_learning_rate": None,
     "views": "series",
+    # Round 9's (voice2series.presets.ROUND7_DEFAULT): no refit before it existed.
+    "refit_head": False,
 }
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "PRESETS",
     "PROBE_PARAMS",
     "ROUND3_DEFAULT",
+    "ROUND7_DEFAULT",
     "SourceChoice",
     "make_ensemble",
     "make_preset",
@@ -118,11 +119,21 @@ class SourceChoice:
     params: dict
 
 
-#: V2SClassifier's defaults before round 7 of the accuracy research (issue 15)
-#: where round 7 changed them: 100 epochs, a random head trained at the
-#: program's step size, the series alone. Configurations measured before
-#: round 7 keep their meaning with these.
-ROUND3_DEFAULT = {"max_epochs": 100, "head_init": "random", "head_learning_rate": None, "views": "series"}
+#: V2SClassifier's defaults before round 9 of the accuracy research (issue 15)
+#: where round 9 changed them: the head kept as training ended (round 7's
+#: default is ``{**ROUND7_DEFAULT}`` on top of today's).
+ROUND7_DEFAULT = {"refit_head": False}
+#: V2SClassifier's defaults before round 7 where rounds 7 and 9 changed them:
+#: 100 epochs, a random head trained at the program's step size, the series
+#: alone, no refit. Configurations measured before round 7 keep their meaning
+#: with these.
+ROUND3_DEFAULT = {
+    **ROUND7_DEFAULT,
+    "max_epochs": 100,
+    "head_init": "random",
+    "head_learning_rate": None,
+    "views": "series",
+}
 #: V2SClassifier's default until round 3, as the bench ran it: CREPE's
 #: logits, a long series shrunk to half a frame.
 PREVIOUS_DEFAULT = {**ROUND3_DEFAULT, "readout": "logits", "resample": "auto"}

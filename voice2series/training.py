@@ -341,18 +341,22 @@ def _windowed_source(params, source, n_channels, n_timepoints):
 
 
 def resolve_auto(params):
-    """``params`` with the ``"auto"`` values of ``head_init``, ``head_learning_rate`` and ``views`` decided.
+    """``params`` with the ``"auto"`` values of ``head_init``, ``head_learning_rate``, ``views`` and
+    ``refit_head`` decided.
 
-    The one place these three defaults are decided (round 7 of the accuracy
+    The one place these defaults are decided (rounds 7 and 9 of the accuracy
     research, docs/accuracy.md). With the linear head the model starts at
     the logistic probe (``head_init="logistic"``), keeps that head
-    (``head_learning_rate=0``: only the program trains, against it) and
-    reads the series and its first difference (``views="series+diff"``).
-    The many-to-one mappings have no head to start or keep, and read the
+    (``head_learning_rate=0``: only the program trains, against it), reads
+    the series and its first difference (``views="series+diff"``), and once
+    the program has trained, refits the head to what the program made of the
+    training series (``refit_head=True``; white-box training, which the
+    round-9 measurement used; a black-box refit would spend queries).
+    The many-to-one mappings have no head to start, keep or refit, and read the
     series alone (several views need one linear head over them, white-box
     training and no sample-specific mask). A head that starts at random, or
     a model whose program does not train, trains its head at
-    ``learning_rate`` (``head_learning_rate=None``). Values other than
+    ``learning_rate`` (``head_learning_rate=None``) and is not refitted. Values other than
     ``"auto"`` are kept, so calling it twice changes nothing.
 
     Parameters
@@ -369,11 +373,11 @@ def resolve_auto(params):
     --------
     >>> from voice2series import V2SClassifier
     >>> resolved = resolve_auto(V2SClassifier().get_params())
-    >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"]
-    ('logistic', 0.0, 'series+diff')
+    >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"], resolved["refit_head"]
+    ('logistic', 0.0, 'series+diff', True)
     >>> resolved = resolve_auto(V2SClassifier(mapping="random").get_params())
-    >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"]
-    ('random', None, 'series')
+    >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"], resolved["refit_head"]
+    ('random', None, 'series', False)
     """
     params = dict(params)
     linear = params["mapping"] == "linear"
@@ -382,10 +386,13 @@ def resolve_auto(params):
     if params.get("head_learning_rate") == "auto":
         keep_head = params["head_init"] == "logistic" and params.get("train_program", True)
         params["head_learning_rate"] = 0.0 if keep_head else None
+    white_box = params.get("training", "white-box") == "white-box"
     if params.get("views", "series") == "auto":
-        white_box = params.get("training", "white-box") == "white-box"
         joinable = linear and white_box and not params.get("sample_specific_mask")
         params["views"] = "series+diff" if joinable else "series"
+    if params.get("refit_head", False) == "auto":
+        kept_start = params["head_init"] == "logistic" and params.get("head_learning_rate") == 0
+        params["refit_head"] = bool(kept_start and white_box)
     return params
 
 
