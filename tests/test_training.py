@@ -188,8 +188,9 @@ def test_label_smoothing_makes_the_model_less_confident(italy):
     # Adam at lr 0.01 leave the head far from the smoothed optimum (mean top
     # probability 0.983 with smoothing 0.5, whose optimum is 0.75;
     # docs/accuracy.md, round 3), so the comparison says nothing there.
-    plain = tiny_classifier(max_epochs=15, readout="logits").fit(X, y)
-    smoothed = tiny_classifier(max_epochs=15, readout="logits", label_smoothing=0.5).fit(X, y)
+    # No refit: the refitted head is a plain logistic regression, so smoothing would shape the program only.
+    plain = tiny_classifier(max_epochs=15, readout="logits", refit_head=False).fit(X, y)
+    smoothed = tiny_classifier(max_epochs=15, readout="logits", refit_head=False, label_smoothing=0.5).fit(X, y)
     assert smoothed.predict_proba(X).max(axis=1).mean() < plain.predict_proba(X).max(axis=1).mean() - 0.03
 
 
@@ -753,7 +754,7 @@ def test_refit_head_counts_its_queries_against_the_budget(small_xy):
 def test_a_zero_head_learning_rate_keeps_the_head_while_the_program_trains(small_xy):
     X, y = small_xy
     start = tiny_classifier(max_epochs=0, head_init="logistic").fit(X, y)
-    fixed = tiny_classifier(max_epochs=3, head_init="logistic", head_learning_rate=0.0).fit(X, y)
+    fixed = tiny_classifier(max_epochs=3, head_init="logistic", head_learning_rate=0.0, refit_head=False).fit(X, y)
     torch.testing.assert_close(fixed.model_.mapping.weight, start.model_.mapping.weight)
     torch.testing.assert_close(fixed.model_.mapping.bias, start.model_.mapping.bias)
     assert fixed.program_.any()
@@ -806,13 +807,14 @@ def test_the_tempered_program_starts_at_the_heads_held_out_loss(small_xy):
     is scored) has the logistic start's cross-validated loss as its training loss; the head is the
     start's, and its predictions do not read the temperature."""
     X, y = small_xy
-    tempered = tiny_classifier(program_loss="tempered", max_epochs=1, batch_size=64).fit(X, y)
-    plain = tiny_classifier(max_epochs=1, batch_size=64).fit(X, y)
+    # Without the refit that would replace the head after training (refit_head="auto").
+    tempered = tiny_classifier(program_loss="tempered", max_epochs=1, batch_size=64, refit_head=False).fit(X, y)
+    plain = tiny_classifier(max_epochs=1, batch_size=64, refit_head=False).fit(X, y)
     assert tempered.loss_temperature_ > 1 and plain.loss_temperature_ == 1.0
     assert tempered.history_[0]["train_loss"] == pytest.approx(tempered.head_cv_log_loss_, rel=1e-4)
     assert plain.history_[0]["train_loss"] < plain.head_cv_log_loss_  # the start is surer of its own series
     torch.testing.assert_close(tempered.model_.mapping.weight, plain.model_.mapping.weight)
-    frozen = tiny_classifier(program_loss="tempered", max_epochs=1, learning_rate=1e-12).fit(X, y)
+    frozen = tiny_classifier(program_loss="tempered", max_epochs=1, learning_rate=1e-12, refit_head=False).fit(X, y)
     probe = tiny_classifier(max_epochs=0, train_program=False).fit(X, y)
     np.testing.assert_allclose(frozen.predict_proba(X), probe.predict_proba(X), atol=1e-6)
 
@@ -873,9 +875,10 @@ def test_bad_views_are_refused_with_the_fix(small_xy, params, message):
 
 
 def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_program_on_both_views(small_xy):
+    """Up to the refit after training (refit_head, tested above), which replaces that head."""
     X, y = small_xy
     probe = tiny_classifier(max_epochs=0, train_program=False).fit(X, y)
-    clf = tiny_classifier(max_epochs=3).fit(X, y)
+    clf = tiny_classifier(max_epochs=3, refit_head=False).fit(X, y)
     assert [program.view for program in clf.model_.program.programs] == ["series", "diff"]
     torch.testing.assert_close(clf.model_.mapping.weight, probe.model_.mapping.weight)
     assert all(program.delta.abs().sum() > 0 for program in clf.model_.program.programs)

@@ -265,7 +265,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         0.821 without the refit), else ``False``
         (:func:`voice2series.training.resolve_auto`). ``True`` needs
         ``mapping="linear"``; ``program_loss="cross-fitted"`` always ends
-        this way, and a model that trained no epoch keeps its start.
+        this way, and a model that trained no epoch keeps its start. The
+        refitted head is an unsmoothed logistic regression, so
+        ``label_smoothing`` then shapes the program only.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
