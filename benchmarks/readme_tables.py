@@ -101,6 +101,8 @@ def core(path):
     head = f"{params['mapping']} head"
     if params.get("head_init", "random") != "random":  # round 7: the probe's head, kept at step 0
         head += f" started at the {params['head_init']} probe, head step {params['head_learning_rate']},"
+    if params.get("refit_head") is True:  # round 9: refitted to the trained program's outputs
+        head += " refitted to the trained program's outputs,"
     views = params.get("views", "series")
     configuration = (
         f"{params['source']} reading {' and '.join(views.split('+'))}, {head} on its "
@@ -155,11 +157,13 @@ NOT_PRESETS = {
     + ", ".join(f"`{name}={value!r}`" for name, value in PREVIOUS_DEFAULT.items())
     + ")",
     "tempered": "not a preset: the default with `program_loss='tempered'` (round 8)",
+    "round7-default": "not a preset: the default of rounds 7-8 (`refit_head=False`)",
 }
 # Where each preset's test accuracy comes from: a bench folder and what its V2S rows'
 # configurations must hold (a folder may hold a probe and its trained twin, or several probes).
 PRESET_BENCHES = {
-    "default": ("benchmarks/results/bench_offline_round7", {"train_program": True}),
+    "default": ("benchmarks/results/bench_offline_round9", {"refit_head": True, "early_stopping": "auto"}),
+    "round7-default": ("benchmarks/results/bench_offline_round7", {"train_program": True}),
     "round3-default": ("benchmarks/results/bench_offline_round3", {"train_program": True}),
     # The default until round 3; on the 5 datasets the presets share (none
     # longer than half a CREPE frame) round 1 ran this same computation.
