@@ -151,4 +151,4 @@ def test_variable_length_dataset_well_above_chance():
     X_test, y_test = load_ucr("PickupGestureWiimoteZ", "test")
     assert len({len(x) for x in X_train}) > 1
     clf = tiny_classifier(max_epochs=30, batch_size=32).fit(X_train, y_train)
-    assert clf.score(X_test, y_test) >= 0.25  # chance: 0.1 (10 classes); measured 0.36
+    assert clf.score(X_test, y_test) >= 0.5  # chance: 0.1 (10 classes); measured 0.66 (round 9's default)

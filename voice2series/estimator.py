@@ -272,7 +272,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
         Controls the validation split, the label mapping, the head's
-        initialisation, batch order and program dropout (and the mask
+        initialisation, the folds of the logistic penalty searches (start
+        and refit), batch order and program dropout (and the mask
         network's initialisation and the black-box search directions).
     verbose : bool, default=False
         Show a progress bar over epochs (and over chunks of series when predicting).
