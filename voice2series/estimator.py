@@ -608,7 +608,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         **training_options(params),
                     )
                 if self._refits_head(params, history):
-                    self._refit(model, train, validation, queries, rng)
+                    self._refit(model, train, validation, rng)
         if not history and self.max_epochs:
             raise ValueError(
                 f"query_budget={self.query_budget} ran out before the first epoch finished "
@@ -648,8 +648,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Not after a cross-fitted program (which always does), nor when no epoch ran (the start is that head)."""
         return bool(params["refit_head"]) and self.program_loss != "cross-fitted" and bool(history)
 
-    def _refit(self, model, train, validation, queries, rng):
-        """The head refitted on the training and validation series through the kept program."""
+    def _refit(self, model, train, validation, rng):
+        """The head refitted on the training and validation series through the kept program (inside fit's
+        query counter, which counts its source pass)."""
         placed, targets = train
         if validation is not None:
             placed, targets = torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]])
