@@ -52,7 +52,15 @@ from sklearn.model_selection import StratifiedKFold
 from tqdm.auto import tqdm
 
 from .mapping import LinearMapping, class_rows
-from .training import cached_rows, calibrate_on, fit_final_head, is_better, source_outputs, train_one_epoch
+from .training import (
+    cached_rows,
+    calibrate_on,
+    every_series,
+    fit_final_head,
+    is_better,
+    source_outputs,
+    train_one_epoch,
+)
 
 __all__ = [
     "CROSS_FIT_FOLDS",
@@ -265,10 +273,9 @@ def train_cross_fitted(
     # The kept epoch's program; the head is refitted below, whatever state it was restored to.
     model.load_state_dict(best_state, strict=False)
     seed = int(torch.randint(2**31, (), generator=generator))
-    if validation is None:
-        fit_final_head(model, placed, targets, batch_size, seed, cache)
-    else:
-        fit_final_head(model, torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]]), batch_size, seed)
+    # The training series' cache does not cover the validation series.
+    head_cache = cache if validation is None else None
+    fit_final_head(model, *every_series((placed, targets), validation), batch_size, seed, head_cache)
     return history, best_epoch
 
 

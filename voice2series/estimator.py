@@ -31,6 +31,7 @@ from .training import (
     TRAININGS,
     build_model,
     calibrate_mapping,
+    every_series,
     fit_final_head,
     loss_temperature,
     model_on,
@@ -651,9 +652,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def _refit(self, model, train, validation, rng):
         """The head refitted on the training and validation series through the kept program (inside fit's
         query counter, which counts its source pass)."""
-        placed, targets = train
-        if validation is not None:
-            placed, targets = torch.cat([placed, validation[0]]), torch.cat([targets, validation[1]])
+        placed, targets = every_series(train, validation)
         try:
             fit_final_head(model, placed, targets, self.batch_size, int(rng.randint(2**31)))
         except QueryBudgetExhausted as error:

@@ -37,6 +37,7 @@ __all__ = [
     "is_better",
     "loss_temperature",
     "model_on",
+    "every_series",
     "fit_final_head",
     "predict_logits",
     "program_penalty",
@@ -515,6 +516,13 @@ def calibrate_mapping(model, train, batch_size, head_init="random", rng=None):
 def calibrate_on(model, scores):
     """Standardise the linear head on these source outputs, grouped as the source groups them."""
     model.mapping.calibrate(scores, getattr(model.source, "output_groups", None))
+
+
+def every_series(train, validation):
+    """``(placed, targets)`` of the training series and, when held out, the validation series after them."""
+    if validation is None:
+        return train
+    return torch.cat([train[0], validation[0]]), torch.cat([train[1], validation[1]])
 
 
 def fit_final_head(model, placed, targets, batch_size, seed, cache=None):
