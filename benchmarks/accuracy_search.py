@@ -329,6 +329,42 @@ CONFIGS = {
         "refit_head": True,
     },
     "r9-refit-always": {**R4_LOGISTIC, "head_learning_rate": 0.0, "views": "series+diff", "refit_head": True},
+    # Round 10 (issue 15, session 2026-12-07, fourth; declared before any of
+    # its rows ran). The frozen filters see each series at one time scale;
+    # ROCKET's strength is many dilations. time_scales also reads each view
+    # stretched k times (linear interpolation), in its own waveform, one head
+    # over all. Scratch evidence (not committed: a ridge classifier on the
+    # delta = 0 inner statistics, 5-fold CV on the same six training splits,
+    # scales 2, 4, 2+4 and "fill to half a frame" tried): series+diff 0.819,
+    # + scale 4 0.837, + scale 2 0.821, + scales 2 and 4 0.831; OSULeaf 0.80 ->
+    # 0.87, the rest within a fold's noise. Scale 4 was picked from those,
+    # on these folds, so these rows are optimistic for it; the test run is
+    # the check.
+    # - r10-probe-scales: the probe on the series and its difference at
+    #   scales 1 and 4 (twin of nothing: it is delta = 0 itself; compare
+    #   r7-probe-diff, 0.821).
+    # - r10-probe-scale2: the same at scales 1 and 2 (about half the cost).
+    # Rule, written before they run: the better of the two becomes the preset
+    # "probe-scales" and gets one declared test run (seeds 0-2, the 10
+    # bundled datasets) if its CV mean beats r7-probe-diff's 0.821 by more
+    # than 0.01; otherwise neither is a preset and no test run is made. The
+    # trained program with scales (the default + time_scales) costs about 5x
+    # the default's source passes on long series (ACSF1, PLAID): its CV row
+    # and test run do not fit this session's CPU and are not declared.
+    "r10-probe-scales": {
+        **R4_PROBE,
+        "resample": "windows",
+        "readout": "inner",
+        "views": "series+diff",
+        "time_scales": "1+4",
+    },
+    "r10-probe-scale2": {
+        **R4_PROBE,
+        "resample": "windows",
+        "readout": "inner",
+        "views": "series+diff",
+        "time_scales": "1+2",
+    },
 }
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from .estimator import V2SClassifier
 from .program import window_layout
 from .sources import input_length
-from .training import resolve_auto
+from .training import resolve_auto, time_scales_of
 
 __all__ = ["FEATURES", "CostModel", "dataset_shapes", "default_model", "fit_cost_model", "plan", "format_plan"]
 
@@ -73,19 +73,22 @@ def _resolved(params):
 
 
 def _source_frames(params, n_timepoints=None):
-    """Source frames per series in one pass: views x ensemble members x windows.
+    """Source frames per series in one pass: views x ensemble members x windows of every time scale.
 
     Parameters left out take V2SClassifier's defaults; a results row written
-    before views existed read the series alone. ``resample="windows"`` keeps
-    a long series at its own resolution, one frame per window
-    (:func:`~voice2series.program.window_layout`); every other rule shrinks
-    or places it in one frame.
+    before views (time scales) existed read the series alone (at its own
+    length). ``resample="windows"`` keeps a long series at its own resolution,
+    one frame per window (:func:`~voice2series.program.window_layout`), of
+    the series stretched ``k`` times at scale ``k``; every other rule
+    shrinks or places it in one frame.
     """
     resolved = _resolved(params)
     n_views = len(resolved["views"].split("+"))
-    n_windows = 1
+    scales = time_scales_of(resolved["time_scales"])
+    n_windows = len(scales)
     if resolved["resample"] == "windows" and n_timepoints is not None:
-        n_windows, _ = window_layout(int(n_timepoints), input_length(COSTED_SOURCE))
+        frame = input_length(COSTED_SOURCE)
+        n_windows = sum(window_layout(scale * int(n_timepoints), frame)[0] for scale in scales)
     return n_views * float((params or {}).get("ensemble", 1) or 1) * n_windows
 
 
@@ -210,6 +213,7 @@ def _params_of(row):
         "max_epochs": config.get("max_epochs"),
         "ensemble": config.get("ensemble", 1),
         "views": config.get("views", "series"),
+        "time_scales": config.get("time_scales", "1"),
         # None (no resampling) and rows from before the parameter: the series in one frame.
         "resample": config.get("resample") or "fit",
         "mapping": config.get("mapping"),

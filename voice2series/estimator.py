@@ -38,6 +38,7 @@ from .training import (
     predict_logits,
     resolve_auto,
     resolve_device,
+    time_scales_of,
     train_model,
     training_options,
     uses_early_stopping,
@@ -58,6 +59,23 @@ class SourceNames(StrOptions):
 
     def __str__(self):
         return f"{super().__str__()}, or several of them joined by {JOINER!r}"
+
+
+class TimeScales(StrOptions):
+    """The ``time_scales`` values: different positive integers joined by ``"+"`` (:func:`time_scales_of`)."""
+
+    def __init__(self):
+        super().__init__(set())
+
+    def is_satisfied_by(self, val):
+        try:
+            time_scales_of(val)
+        except ValueError:
+            return False
+        return True
+
+    def __str__(self):
+        return f"different positive integers joined by {JOINER!r}, such as '1' or '1+4'"
 
 
 class ViewNames(StrOptions):
@@ -139,6 +157,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         series. Reading the difference goes beyond the paper; MultiRocket
         (Tan et al. 2022) reads it beside the series for the same reason:
         shape changes the series' own values hide.
+    time_scales : str, default="1"
+        How many times longer than itself each view is read: different
+        positive integers joined by ``"+"``. ``"1"``: the series at its own
+        length. ``"k"``: stretched ``k`` times by linear interpolation
+        before it is placed (by ``resample``'s rule, so with ``"windows"``
+        a long stretched series takes ``k`` times the windows and the source
+        passes). Several (``"1+4"``): each view at each scale in its own
+        waveform with its own program, one linear head over all (as for
+        several views; ``mapping="linear"``), at the sum of their source
+        passes. The frozen filters keep their length while the series
+        stretches: the reverse of ROCKET's dilation, which spreads the
+        kernels over the series instead. Goes beyond the paper.
     head_init : {"auto", "random", "logistic"}, default="auto"
         How the linear head starts. ``"auto"``: ``"logistic"`` with
         ``mapping="linear"``, else ``"random"``
@@ -398,6 +428,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "mapping": [StrOptions(set(MAPPINGS))],
         "readout": [StrOptions(set(READOUTS))],
         "views": [StrOptions({"auto"}), ViewNames(set(VIEWS))],
+        "time_scales": [TimeScales()],
         "head_init": [StrOptions({"auto", *HEAD_INITS})],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
@@ -447,6 +478,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         mapping="linear",
         readout="auto",
         views="auto",
+        time_scales="1",
         head_init="auto",
         outputs_per_class=None,
         mapping_reduction="logits",
@@ -492,6 +524,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.mapping = mapping
         self.readout = readout
         self.views = views
+        self.time_scales = time_scales
         self.head_init = head_init
         self.outputs_per_class = outputs_per_class
         self.mapping_reduction = mapping_reduction
@@ -688,7 +721,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"head_init={params['head_init']!r} starts a linear head; mapping={self.mapping!r} has none. "
                 "Use mapping='linear' with it, or head_init='random'."
             )
-        if member_names(self.source) is not None or JOINER in params["views"]:
+        if member_names(self.source) is not None or JOINER in params["views"] or JOINER in self.time_scales:
             self._check_joint_params(params["views"])
         if self.program_loss == "cross-fitted":
             self._check_cross_fitted_params(params["head_init"])
@@ -738,21 +771,25 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _check_joint_params(self, views):
-        """A joint source or several views: one linear head over the members' outputs, programs trained by
-        backpropagation."""
+        """A joint source, several views or several time scales: one linear head over the members'
+        outputs, programs trained by backpropagation."""
         conflicts = {
             "mapping": self.mapping != "linear",
             "training": self.training != "white-box",
             "sample_specific_mask": bool(self.sample_specific_mask),
         }
-        joined = f"source={self.source!r}" if JOINER in str(self.source) else f"views={views!r}"
+        joined = next(
+            f"{name}={value!r}"
+            for name, value in (("source", self.source), ("views", views), ("time_scales", self.time_scales))
+            if JOINER in str(value)
+        )
         for name, conflict in conflicts.items():
             if conflict:
                 raise ValueError(
-                    f"{joined} joins several waveforms (sources or views) under one linear head, trained "
+                    f"{joined} joins several waveforms (sources, views or time scales) under one linear head, trained "
                     f"by backpropagation with one program per waveform; {name}={getattr(self, name)!r} "
                     f"does not apply to it. Use the default {name}, or soft voting over one model per "
-                    "source or view (voice2series.presets.make_ensemble)."
+                    "source, view or scale (voice2series.presets.make_ensemble)."
                 )
 
     def _holds_out_validation(self, n_series):

@@ -205,6 +205,38 @@ class ReprogrammedModel(nn.Module):
         self.__dict__.update(state)
 
 
+def time_scales_of(value):
+    """The stretch factors a ``time_scales`` value names: ``"1+4"`` → ``[1, 4]``.
+
+    Parameters
+    ----------
+    value : str
+        Different positive integers joined by ``"+"``.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming the form to use.
+
+    Examples
+    --------
+    >>> time_scales_of("1+4"), time_scales_of("2")
+    ([1, 4], [2])
+    """
+    parts = value.split(JOINER) if isinstance(value, str) else []
+    scales = [int(part) for part in parts if part.isascii() and part.isdigit() and int(part) >= 1]
+    if not parts or len(scales) != len(parts) or len(set(scales)) != len(scales):
+        raise ValueError(
+            f"time_scales must be different positive integers joined by {JOINER!r}, such as '1' or '1+4'; "
+            f"got {value!r}."
+        )
+    return scales
+
+
 def build_model(params, series_shape, n_classes, rng):
     """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``.
 
@@ -212,8 +244,11 @@ def build_model(params, series_shape, n_classes, rng):
     :class:`~voice2series.program.JointProgram` of one program per source and
     a :class:`~voice2series.sources.JointSource`, each member built as a
     single source would be from the same parameters; several views
-    (``views="series+diff"``) give one member per view and source, views
-    outermost.
+    (``views="series+diff"``) or time scales (``time_scales="1+4"``) give
+    one member per view, scale and source, views outermost, then scales. A
+    member of scale ``k`` is built for series ``k`` times as long: its
+    program stretches each series to that length (linear interpolation,
+    :func:`~voice2series.program.prepare_series`) before placing it.
 
     Parameters
     ----------
@@ -235,7 +270,13 @@ def build_model(params, series_shape, n_classes, rng):
     params = resolve_auto(params)
     names = member_names(params["source"]) or [params["source"]]
     views = params.get("views", "series").split(JOINER)
-    members = [_program_and_source({**params, "source": name}, series_shape, view) for view in views for name in names]
+    n_channels, n_timepoints = series_shape
+    members = [
+        _program_and_source({**params, "source": name}, (n_channels, scale * n_timepoints), view)
+        for view in views
+        for scale in time_scales_of(params.get("time_scales", "1"))
+        for name in names
+    ]
     if len(members) == 1:
         program, source = members[0]
     else:
