@@ -105,6 +105,17 @@ def test_windows_count_one_source_frame_each():
     assert cost_model._phase_scale("predict", {"views": "series"}, 1460) == 5
 
 
+def test_every_time_scale_counts_the_windows_of_its_stretched_series():
+    from voice2series import V2SClassifier
+
+    epochs = V2SClassifier().get_params()["max_epochs"]
+    # 1460 samples: 5 windows; stretched 4 times, 5840 samples: window_layout(5840, 1024), 22 windows.
+    assert cost_model._effort({"time_scales": "1+4"}, n_timepoints=1460) == epochs * 2 * (5 + 22)
+    assert cost_model._effort({"time_scales": "2", "views": "series"}, n_timepoints=300) == epochs * 2
+    # Without windows each scale is one frame.
+    assert cost_model._effort({"time_scales": "1+4", "resample": "fit"}, n_timepoints=1460) == epochs * 2 * 2
+
+
 def test_rows_copied_from_an_earlier_results_file_count_once(tmp_path):
     rows = [{**row, "key": f"k{i}", "finished_at": "t"} for i, row in enumerate(synthetic_rows())]
     write_results(tmp_path / "first.csv", rows)

@@ -16,7 +16,7 @@ import voice2series.estimator
 from voice2series import V2SClassifier
 from voice2series.blackbox import QueryCounter
 from voice2series.mapping import BayesianMapping, FrequencyMapping, LinearMapping, make_mapping
-from voice2series.program import InputProgram
+from voice2series.program import InputProgram, resample_series, window_layout
 from voice2series.sources import CrepeSource, SplitBatch, from_module
 from voice2series.training import (
     ReprogrammedModel,
@@ -30,6 +30,7 @@ from voice2series.training import (
     resolve_auto,
     source_outputs,
     temperature_for_loss,
+    time_scales_of,
     train_model,
     train_one_epoch,
     training_options,
@@ -872,6 +873,53 @@ def test_bad_views_are_refused_with_the_fix(small_xy, params, message):
     X, y = small_xy
     with pytest.raises(ValueError, match=message):
         tiny_classifier(max_epochs=1, **params).fit(X, y)
+
+
+# ------------------------------------------------------------- time scales
+def test_a_time_scale_stretches_each_view_into_its_own_waveform_and_program(small_xy, tmp_path):
+    """time_scales="1+4": each view at its own length and stretched 4 times (linear interpolation),
+    views outermost; the stretched member reads what a model of the stretched series alone reads."""
+    X, y = small_xy  # 30 time points
+    clf = tiny_classifier(views="series+diff", time_scales="1+4", max_epochs=1).fit(X, y)
+    programs = clf.model_.program.programs
+    assert [(program.view, program.series_length) for program in programs] == [
+        ("series", 30),
+        ("series", 120),
+        ("diff", 30),
+        ("diff", 120),
+    ]
+    assert all(program.delta.abs().sum() > 0 for program in programs)
+    probe = {"max_epochs": 0, "head_init": "logistic", "train_program": False, "views": "series"}
+    scaled = tiny_classifier(time_scales="1+4", **probe).fit(X, y)
+    stretched = resample_series(torch.tensor(X, dtype=torch.float32), 120).numpy()
+    alone = tiny_classifier(**probe).fit(stretched, y)
+    with torch.no_grad():
+        both = scaled.model_.source(scaled.model_.program.place_series(X[:, None, :]))
+        expected = alone.model_.source(alone.model_.program.place_series(stretched[:, None, :].astype(np.float64)))
+    torch.testing.assert_close(both[:, both.shape[1] // 2 :], expected)
+    clf.save(tmp_path / "scales.v2s")
+    np.testing.assert_allclose(V2SClassifier.load(tmp_path / "scales.v2s").predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_stretched_long_series_takes_windows_at_its_stretched_length():
+    params = tiny_classifier(views="series", time_scales="1+2", resample="windows").get_params()
+    model = build_model(params, (1, 400), 3, np.random.RandomState(0))
+    layouts = [(program.series_length, len(program.offsets)) for program in model.program.programs]
+    assert layouts == [(400, 1), (800, window_layout(800, 1024)[0])]
+    assert [source.input_length for source in model.source.members] == [1024, 1024 * layouts[1][1]]
+
+
+@pytest.mark.parametrize("value", ["0", "1+1", "1+01", "one", "1+", "+", "2.5", "١"])
+def test_bad_time_scales_are_refused_with_the_form_to_use(small_xy, value):
+    with pytest.raises(ValueError, match="'time_scales' parameter.*different positive integers joined by"):
+        tiny_classifier(time_scales=value, max_epochs=1).fit(*small_xy)
+    with pytest.raises(ValueError, match="different positive integers"):
+        time_scales_of(value)
+
+
+def test_several_time_scales_need_the_linear_head(small_xy):
+    with pytest.raises(ValueError, match="time_scales='1\\+2' joins several waveforms"):
+        tiny_classifier(time_scales="1+2", views="series", mapping="random", max_epochs=1).fit(*small_xy)
 
 
 def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_program_on_both_views(small_xy):
