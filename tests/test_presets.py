@@ -124,6 +124,8 @@ def test_presets_measured_before_round_7_keep_the_defaults_they_ran_with():
     assert make_preset("probe").views == "series"
     assert make_preset("probe-auto").estimator.views == "series"
     assert make_preset("probe-diff").get_params() == V2SClassifier(**PROBE_PARAMS, views="series+diff").get_params()
+    scales = V2SClassifier(**PROBE_PARAMS, views="series+diff", time_scales="1+4")
+    assert make_preset("probe-scales").get_params() == scales.get_params()
 
 
 def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):

@@ -23,6 +23,10 @@ or of ensemble members, whose cost and measured accuracy are documented:
 - ``"probe-diff"``: not V2S: the probe on the series and its first
   difference (``views="series+diff"``), about twice the probe's time; the
   best preset of round 7 (docs/accuracy.md).
+- ``"probe-scales"``: not V2S: the probe on the series and its first
+  difference, each also stretched 4 times (``time_scales="1+4"``), about
+  3.5 times the time of ``"probe-diff"`` in the round-10 cross-validation
+  (docs/accuracy.md, round 10).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
@@ -147,6 +151,7 @@ PRESETS = {
     "probe": PROBE_SERIES,
     "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_SERIES),
     "probe-diff": {**PROBE_PARAMS, "views": "series+diff"},
+    "probe-scales": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1+4"},
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
@@ -164,7 +169,7 @@ def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | Vo
 
     Parameters
     ----------
-    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto", "probe-diff"}
+    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto", "probe-diff", "probe-scales"}
     random_state : int, RandomState instance or None, default=None
         Seed of the model, or of the ensemble members' seeds.
     **params
