@@ -358,6 +358,21 @@ CONFIGS = {
         "views": "series+diff",
         "time_scales": "1+4",
     },
+    # Second declaration (2026-12-07, after the two rows above ran and before
+    # this one did): r10-program-scales, the round-9 default (r9-refit-always)
+    # with time_scales="1+4"; its delta = 0 twin is r10-probe-scales. It
+    # measures what the trained program adds when the source also reads the
+    # stretched views. Not a default candidate, whatever its CV: on GunPoint
+    # it makes 3 times the default's source passes (the fit-time target is 2x
+    # round 1's) and about 5 times on the long series. Its test run (about
+    # 5 times the default's, some 2.5 hours here) is not declared this session.
+    "r10-program-scales": {
+        **R4_LOGISTIC,
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "refit_head": True,
+        "time_scales": "1+4",
+    },
     "r10-probe-scale2": {
         **R4_PROBE,
         "resample": "windows",
