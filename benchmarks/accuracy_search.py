@@ -373,6 +373,30 @@ CONFIGS = {
         "refit_head": True,
         "time_scales": "1+4",
     },
+    # Third declaration (2026-12-07, before these rows ran, but after the
+    # declared test run of r10-probe-scales had written its first rows:
+    # OSULeaf, PigCVP and PLAID up on test, so larger scales were tried
+    # because of test numbers; wherever a row below is shown, that is said).
+    # - r10-probe-scale8: the probe at scales 1 and 8;
+    # - r10-probe-scales48: the probe at scales 1, 4 and 8.
+    # Rule, written before they run: the better of the two replaces scales
+    # 1+4 in the "probe-scales" preset and gets one declared test run (seeds
+    # 0-2) if its CV mean beats r10-probe-scales' 0.837 by more than 0.01;
+    # otherwise the preset stays 1+4 and no test run is made.
+    "r10-probe-scale8": {
+        **R4_PROBE,
+        "resample": "windows",
+        "readout": "inner",
+        "views": "series+diff",
+        "time_scales": "1+8",
+    },
+    "r10-probe-scales48": {
+        **R4_PROBE,
+        "resample": "windows",
+        "readout": "inner",
+        "views": "series+diff",
+        "time_scales": "1+4+8",
+    },
     "r10-probe-scale2": {
         **R4_PROBE,
         "resample": "windows",
