@@ -172,6 +172,7 @@ PRESET_BENCHES = {
     "ensemble": ("benchmarks/results/bench_ensemble5", {"train_program": True}),
     "probe": ("benchmarks/results/bench_offline_round4", {"train_program": False, "source": "crepe-tiny"}),
     "probe-diff": ("benchmarks/results/bench_offline_round7", {"train_program": False}),
+    "probe-scales": ("benchmarks/results/bench_offline_round10", {"time_scales": "1+4"}),
     "probe-auto": ("benchmarks/results/bench_offline_round5", {}),
     "tempered": ("benchmarks/results/bench_offline_round8", {"program_loss": "tempered"}),
 }
