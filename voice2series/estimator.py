@@ -721,7 +721,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"head_init={params['head_init']!r} starts a linear head; mapping={self.mapping!r} has none. "
                 "Use mapping='linear' with it, or head_init='random'."
             )
-        if member_names(self.source) is not None or JOINER in params["views"] or JOINER in self.time_scales:
+        if member_names(self.source) is not None or JOINER in params["views"] or JOINER in params["time_scales"]:
             self._check_joint_params(params["views"])
         if self.program_loss == "cross-fitted":
             self._check_cross_fitted_params(params["head_init"])

@@ -24,9 +24,10 @@ or of ensemble members, whose cost and measured accuracy are documented:
   difference (``views="series+diff"``), about twice the probe's time; the
   best preset of round 7 (docs/accuracy.md).
 - ``"probe-scales"``: not V2S: the probe on the series and its first
-  difference, each also stretched 4 times (``time_scales="1+4"``), about
-  3.5 times the time of ``"probe-diff"`` in the round-10 cross-validation
-  (docs/accuracy.md, round 10).
+  difference, each also stretched 4 times (``time_scales="1+4"``); 1.5
+  times the time of ``"probe-diff"`` on GunPoint, about 4 times on long
+  series, whose stretched copies take 4 times the windows; the best preset
+  of round 10 (docs/accuracy.md).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
