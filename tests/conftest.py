@@ -1,5 +1,6 @@
 """Fixtures only; the helpers they call live in ``tests/helpers.py``."""
 
+import os
 import socket
 from types import SimpleNamespace
 
@@ -9,6 +10,15 @@ from voice2series.archive import ROOT_ENV
 from voice2series.datasets import load_ucr
 
 from .helpers import ConnectionLog, SilentServer, labelled_series
+
+
+def pytest_configure(config):
+    """Each pytest-xdist worker (``pytest -n 2``) computes on one torch thread: the workers already
+    fill the cores, and torch's default of one thread per core would put two threads on each."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
