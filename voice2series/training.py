@@ -270,11 +270,12 @@ def build_model(params, series_shape, n_classes, rng):
     params = resolve_auto(params)
     names = member_names(params["source"]) or [params["source"]]
     views = params.get("views", "series").split(JOINER)
+    scales = time_scales_of(params.get("time_scales", "1"))
     n_channels, n_timepoints = series_shape
     members = [
         _program_and_source({**params, "source": name}, (n_channels, scale * n_timepoints), view)
         for view in views
-        for scale in time_scales_of(params.get("time_scales", "1"))
+        for scale in scales
         for name in names
     ]
     if len(members) == 1:
