@@ -404,6 +404,33 @@ CONFIGS = {
         "views": "series+diff",
         "time_scales": "1+2",
     },
+    # Round 11 (issue 15, session 2026-12-07, fifth; declared before any of
+    # its rows ran). r10-program-scales (CV 0.847, test 0.893 on seed 0) paid
+    # 3x the default's fit on GunPoint because every stretched member trained
+    # its own program, forward and backward, every step. program_scales="1"
+    # trains the program on the scale-1 members only; the stretched members
+    # keep delta = 0 and their outputs are computed once per fit
+    # (training.FixedMemberCache): measured here before this row ran, GunPoint
+    # fit 5.6 s against 4.9 s for the default and 15.6 s for
+    # r10-program-scales (seed 0, one process).
+    # - r11-program-fixed-scales: r10-program-scales with program_scales="1".
+    #   Its delta = 0 twin is r10-probe-scales (0.837), the default's
+    #   r9-refit-always (0.833).
+    # Rule, written before it runs: it becomes the default (time_scales and
+    # program_scales resolved by "auto" for the default's linear head) if
+    # its CV mean beats r9-refit-always's 0.833 by more than 0.01 and
+    # benchmarks/preset_cost.py measures its GunPoint fit at most 2x round
+    # 1's default side by side; then it gets one declared test run, seeds
+    # 0-2, the 10 bundled datasets (benchmarks/round11_default_bench.sh).
+    # Otherwise the default is unchanged and no test run is made.
+    "r11-program-fixed-scales": {
+        **R4_LOGISTIC,
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "refit_head": True,
+        "time_scales": "1+4",
+        "program_scales": "1",
+    },
 }
 
 

@@ -38,6 +38,7 @@ from .training import (
     predict_logits,
     resolve_auto,
     resolve_device,
+    program_scales_of,
     time_scales_of,
     train_model,
     training_options,
@@ -169,6 +170,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         passes. The frozen filters keep their length while the series
         stretches: the reverse of ROCKET's dilation, which spreads the
         kernels over the series instead. Goes beyond the paper.
+    program_scales : str, default="all"
+        Which of ``time_scales`` get a trained program: ``"all"``, or some
+        of them joined by ``"+"`` (``"1"`` with ``time_scales="1+4"``). The
+        others keep their program at its start (zeros) and are read as
+        fixed features: their source outputs are computed once per fit
+        instead of forward and backward every step, so a stretched view
+        costs about one pass of the series instead of one per epoch.
     head_init : {"auto", "random", "logistic"}, default="auto"
         How the linear head starts. ``"auto"``: ``"logistic"`` with
         ``mapping="linear"``, else ``"random"``
@@ -429,6 +437,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "readout": [StrOptions(set(READOUTS))],
         "views": [StrOptions({"auto"}), ViewNames(set(VIEWS))],
         "time_scales": [TimeScales()],
+        "program_scales": [StrOptions({"all"}), TimeScales()],
         "head_init": [StrOptions({"auto", *HEAD_INITS})],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
@@ -479,6 +488,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         readout="auto",
         views="auto",
         time_scales="1",
+        program_scales="all",
         head_init="auto",
         outputs_per_class=None,
         mapping_reduction="logits",
@@ -525,6 +535,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.readout = readout
         self.views = views
         self.time_scales = time_scales
+        self.program_scales = program_scales
         self.head_init = head_init
         self.outputs_per_class = outputs_per_class
         self.mapping_reduction = mapping_reduction
@@ -723,6 +734,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             )
         if member_names(self.source) is not None or JOINER in params["views"] or JOINER in params["time_scales"]:
             self._check_joint_params(params["views"])
+        program_scales_of(self.program_scales, self.time_scales)
         if self.program_loss == "cross-fitted":
             self._check_cross_fitted_params(params["head_init"])
         if self.program_loss == "tempered" and (params["head_init"] != "logistic" or black_box):

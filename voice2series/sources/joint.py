@@ -12,12 +12,14 @@ looser alternative, with one head per source.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 from torch import nn
 
 from .base import AcousticSource
 
-__all__ = ["JOINER", "JointSource", "member_names"]
+__all__ = ["JOINER", "JointSource", "MemberBatch", "member_names"]
 
 #: Joins the member names of a joint source: ``"crepe-tiny+crepe-full"``.
 JOINER = "+"
@@ -43,6 +45,29 @@ def member_names(name):
             f"'crepe-tiny{JOINER}crepe-full'; got {name!r}."
         )
     return names
+
+
+@dataclass
+class MemberBatch:
+    """A batch for a :class:`JointSource` with each member's waveforms apart.
+
+    Parameters
+    ----------
+    waveforms : list of torch.Tensor or None
+        Per member, its ``(batch, member input_length)`` waveforms; None for
+        a member in ``known``.
+    known : dict of int to torch.Tensor, optional
+        Outputs already computed, by member index (``(batch, member
+        n_outputs)``): those members are not run.
+    """
+
+    waveforms: list
+    known: dict = field(default_factory=dict)
+
+    def __len__(self):
+        # The number of waveforms, so hooks that count the series sent to a
+        # source count this batch as they count a waveform batch.
+        return len(next(t for t in [*self.waveforms, *self.known.values()] if t is not None))
 
 
 class JointSource(AcousticSource):
@@ -91,8 +116,21 @@ class JointSource(AcousticSource):
         return torch.cat(groups)
 
     def forward(self, waveform):
-        parts = torch.split(waveform, self.input_lengths, dim=-1)
-        return torch.cat([member(part) for member, part in zip(self.members, parts)], dim=1)
+        """Members' outputs side by side.
+
+        Parameters
+        ----------
+        waveform : torch.Tensor of shape (batch, input_length) or MemberBatch
+            The members' waveforms end to end, or apart (some members'
+            outputs possibly known).
+        """
+        if not isinstance(waveform, MemberBatch):
+            waveform = MemberBatch(list(torch.split(waveform, self.input_lengths, dim=-1)))
+        outputs = [
+            waveform.known[index] if index in waveform.known else member(part)
+            for index, (member, part) in enumerate(zip(self.members, waveform.waveforms))
+        ]
+        return torch.cat(outputs, dim=1)
 
     def last_layers(self):
         """Every member's last layers."""
