@@ -631,8 +631,7 @@ class JointProgram(nn.Module):
         """
         parts = torch.split(placed, self.input_lengths, dim=-1)
         return [
-            None if index in skip else program(part)
-            for index, (program, part) in enumerate(zip(self.programs, parts))
+            None if index in skip else program(part) for index, (program, part) in enumerate(zip(self.programs, parts))
         ]
 
     def fixed_members(self):
