@@ -17,8 +17,9 @@ from voice2series import V2SClassifier
 from voice2series.blackbox import QueryCounter
 from voice2series.mapping import BayesianMapping, FrequencyMapping, LinearMapping, make_mapping
 from voice2series.program import InputProgram, resample_series, window_layout
-from voice2series.sources import CrepeSource, SplitBatch, from_module
+from voice2series.sources import CrepeSource, MemberBatch, SplitBatch, from_module
 from voice2series.training import (
+    FixedMemberCache,
     ReprogrammedModel,
     _make_optimizer,
     _make_scheduler,
@@ -27,6 +28,7 @@ from voice2series.training import (
     calibrate_mapping,
     predict_logits,
     program_penalty,
+    program_scales_of,
     resolve_auto,
     source_outputs,
     temperature_for_loss,
@@ -920,6 +922,118 @@ def test_bad_time_scales_are_refused_with_the_form_to_use(small_xy, value):
 def test_several_time_scales_need_the_linear_head(small_xy):
     with pytest.raises(ValueError, match="time_scales='1\\+2' joins several waveforms"):
         tiny_classifier(time_scales="1+2", views="series", mapping="random", max_epochs=1).fit(*small_xy)
+
+
+# ------------------------------------------------------- fixed members
+def fixed_scales_model(**overrides):
+    """Both views at scales 1 and 4, programs trained at scale 1 only (members: series 1, series 4,
+    diff 1, diff 4), with random programs where they train."""
+    params = tiny_classifier(views="series+diff", time_scales="1+4", program_scales="1", **overrides).get_params()
+    model = build_model(params, (1, 30), 3, np.random.RandomState(0))
+    generator = torch.Generator().manual_seed(0)
+    for program in model.program.programs:
+        if program.delta.requires_grad:
+            program.delta.data = 0.1 * torch.randn(program.delta.shape, generator=generator)
+    return model
+
+
+def test_program_scales_trains_only_the_programs_of_the_scales_it_names():
+    model = fixed_scales_model()
+    assert [program.delta.requires_grad for program in model.program.programs] == [True, False, True, False]
+    assert model.fixed_members() == [1, 3]
+    every = build_model(tiny_classifier(time_scales="1+4").get_params(), (1, 30), 3, np.random.RandomState(0))
+    assert every.fixed_members() == []
+    probe = tiny_classifier(time_scales="1+4", train_program=False, max_epochs=0).get_params()
+    assert build_model(probe, (1, 30), 3, np.random.RandomState(0)).fixed_members() == [0, 1, 2, 3]
+
+
+def test_the_fixed_members_cache_gives_the_whole_models_scores_and_gradients():
+    model = fixed_scales_model()
+    placed = model.program.place_series(np.random.default_rng(0).normal(size=(6, 1, 30)))
+    cache = model.series_cache(placed, batch_size=4)
+    assert isinstance(cache, FixedMemberCache) and sorted(cache.stored) == [1, 3]
+    index = torch.tensor([4, 0, 2])
+    cached = model(placed[index], cache.rows(index))
+    plain = model(placed[index])
+    torch.testing.assert_close(cached, plain)
+    cached.square().sum().backward()
+    from_cache = [p.delta.grad.clone() for p in model.program.programs if p.delta.requires_grad]
+    model.zero_grad()
+    plain.square().sum().backward()
+    for program, expected in zip([p for p in model.program.programs if p.delta.requires_grad], from_cache):
+        torch.testing.assert_close(program.delta.grad, expected)
+    assert all(model.program.programs[member].delta.grad is None for member in (1, 3))
+
+
+def test_a_fixed_member_records_no_backward_pass():
+    """Its source member gets a waveform without a gradient even when the others' programs train."""
+    model = fixed_scales_model()
+    needs_grad = {}
+    for index, member in enumerate(model.source.members):
+        member.register_forward_hook(lambda _, __, out, index=index: needs_grad.update({index: out.requires_grad}))
+    model(model.program.place_series(np.random.default_rng(0).normal(size=(2, 1, 30))))
+    assert needs_grad == {0: True, 1: False, 2: True, 3: False}
+
+
+def test_a_joint_source_reads_its_members_apart_or_end_to_end_alike():
+    model = fixed_scales_model()
+    placed = model.program(model.program.place_series(np.random.default_rng(0).normal(size=(3, 1, 30))))
+    parts = list(torch.split(placed, model.source.input_lengths, dim=-1))
+    with torch.no_grad():
+        torch.testing.assert_close(model.source(MemberBatch(parts)), model.source(placed))
+        known = {1: torch.full((3, model.source.members[1].n_outputs), 7.0)}
+        outputs = model.source(MemberBatch([parts[0], None, parts[2], parts[3]], known))
+    assert len(MemberBatch([None, None, parts[2], None], known)) == 3
+    start = model.source.members[0].n_outputs
+    assert (outputs[:, start : start + known[1].shape[1]] == 7.0).all()
+
+
+def _member_calls(monkeypatch, **params):
+    """Series each source member of a fit's model was sent, by member."""
+    counts = {}
+    real = build_model
+
+    def counted(*args, **kwargs):
+        model = real(*args, **kwargs)
+        for index, member in enumerate(model.source.members):
+            member.register_forward_pre_hook(
+                lambda module, args, index=index: counts.update({index: counts.get(index, 0) + len(args[0])})
+            )
+        return model
+
+    monkeypatch.setattr(voice2series.estimator, "build_model", counted)
+    X, y = random_xy(n=12, length=30)
+    tiny_classifier(views="series", time_scales="1+4", refit_head=False, early_stopping=False, **params).fit(X, y)
+    return counts
+
+
+def test_a_fixed_member_runs_once_per_fit_not_once_per_epoch(monkeypatch):
+    """Two more epochs send each training series twice more to the trained member, never to the
+    fixed one (its outputs come from the cache)."""
+    short = _member_calls(monkeypatch, program_scales="1", max_epochs=2)
+    long = _member_calls(monkeypatch, program_scales="1", max_epochs=4)
+    assert long[0] - short[0] == 2 * 12
+    assert long[1] == short[1]
+    every = _member_calls(monkeypatch, max_epochs=2)
+    assert every[1] == every[0] == short[0]
+
+
+def test_a_fit_with_fixed_members_matches_the_fit_that_runs_them(small_xy, monkeypatch):
+    X, y = small_xy
+    params = {"views": "series", "time_scales": "1+4", "program_scales": "1", "max_epochs": 2}
+    cached = tiny_classifier(**params).fit(X, y)
+    monkeypatch.setattr(ReprogrammedModel, "amortise", False)
+    plain = tiny_classifier(**params).fit(X, y)
+    np.testing.assert_allclose(cached.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+    assert cached.model_.program.programs[1].delta.abs().sum() == 0
+
+
+def test_program_scales_must_name_scales_that_time_scales_reads(small_xy):
+    with pytest.raises(ValueError, match="program_scales='4' names scales that time_scales='1\\+2' does not read"):
+        tiny_classifier(time_scales="1+2", program_scales="4", max_epochs=1).fit(*small_xy)
+    with pytest.raises(ValueError, match="'program_scales' parameter"):
+        tiny_classifier(program_scales="some", max_epochs=1).fit(*small_xy)
+    assert program_scales_of("all", "1+4") == [1, 4] and program_scales_of("4", "1+4") == [4]
 
 
 def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_program_on_both_views(small_xy):
