@@ -650,6 +650,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                         generator=generator,
                         queries=queries,
                         temperature=temperature,
+                        start_outputs=scores,
                         **training_options(params),
                     )
                 if self._refits_head(params, history):

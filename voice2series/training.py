@@ -770,6 +770,29 @@ class FixedMemberCache:
         self.stored = {member: torch.cat([chunk[member] for chunk in chunks]) for member in members}
         self.nbytes = sum(t.numel() * t.element_size() for t in self.stored.values())
 
+    @classmethod
+    def from_outputs(cls, model, outputs, members):
+        """The cache of waveforms whose whole source outputs are known (through the same fixed programs).
+
+        Parameters
+        ----------
+        model : ReprogrammedModel
+        outputs : torch.Tensor of shape (n, n_source_outputs)
+            E.g. :func:`calibrate_mapping`'s: the fixed members' columns
+            are their outputs, so no source member runs again.
+        members : list of int
+
+        Returns
+        -------
+        FixedMemberCache
+        """
+        cache = cls.__new__(cls)
+        columns = torch.split(outputs.detach(), [member.n_outputs for member in model.source.members], dim=1)
+        cache.n_rows = len(outputs)
+        cache.stored = {member: columns[member].clone() for member in members}
+        cache.nbytes = sum(t.numel() * t.element_size() for t in cache.stored.values())
+        return cache
+
     def __len__(self):
         return self.n_rows
 
@@ -989,6 +1012,7 @@ def train_model(
     head_learning_rate=None,
     keep_start=False,
     temperature=1.0,
+    start_outputs=None,
 ):
     """Train the program (and a learnable mapping, and a fine-tuned source) with Adam.
 
@@ -1046,6 +1070,11 @@ def train_model(
         training stops with a warning and keeps the best validation epoch
         (or the last completed step's program). Without a complete epoch it
         returns an empty history, silently: the caller decides what that means.
+    start_outputs : torch.Tensor of shape (n_train, n_source_outputs), optional
+        The source outputs of the training series through the starting
+        programs (:func:`calibrate_mapping` returns them): the fixed members'
+        cache (:class:`FixedMemberCache`) takes theirs from it instead of
+        running them again.
 
     A mapping with ``refresh_due(epoch)`` and ``refresh(scores, targets)``
     (frequency and Bayesian mappings) is recomputed from the training series
@@ -1066,7 +1095,7 @@ def train_model(
         The epoch (1-based) whose state the model holds on return.
     """
     placed, targets = train
-    train_cache, validation_cache = _series_caches(model, placed, validation, batch_size, zeroth_order)
+    train_cache, validation_cache = _series_caches(model, placed, validation, batch_size, zeroth_order, start_outputs)
     optimizer = _make_optimizer(model, learning_rate, weight_decay, source_learning_rate, head_learning_rate)
     scheduler = _make_scheduler(optimizer, lr_schedule, max_epochs, lr_decay)
     history, best_score, best_state, best_epoch = [], None, None, max_epochs
@@ -1121,15 +1150,20 @@ def train_model(
     return history, best_epoch
 
 
-def _series_caches(model, placed, validation, batch_size, zeroth_order):
+def _series_caches(model, placed, validation, batch_size, zeroth_order, start_outputs=None):
     """(train, validation) series caches for one fit; None where they do not apply.
 
     Black-box training queries the source with perturbed programs itself, so
-    it gets none.
+    it gets none. With ``start_outputs`` (see :func:`train_model`) a fixed
+    members' cache of the training series is taken from them.
     """
     if zeroth_order is not None:
         return None, None
-    train_cache = model.series_cache(placed, batch_size)
+    fixed = model.fixed_members() if model.amortise else []
+    if fixed and start_outputs is not None:
+        train_cache = FixedMemberCache.from_outputs(model, start_outputs, fixed)
+    else:
+        train_cache = model.series_cache(placed, batch_size)
     if train_cache is None or validation is None:
         return train_cache, None
     return train_cache, model.series_cache(validation[0], batch_size, model.cache_bytes - train_cache.nbytes)
