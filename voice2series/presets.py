@@ -28,6 +28,11 @@ or of ensemble members, whose cost and measured accuracy are documented:
   times the time of ``"probe-diff"`` on GunPoint, about 4 times on long
   series, whose stretched copies take 4 times the windows; the best preset
   of round 10 (docs/accuracy.md).
+- ``"program-scales"``: V2S: the default with each view also stretched 4
+  times and a program trained in every waveform (``time_scales="1+4"``,
+  ``program_scales="all"``); the highest cross-validated mean of any
+  configuration (round 10), at about 3 times the default's fit on GunPoint
+  and 5 times on long series (docs/accuracy.md, rounds 10 and 11).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
@@ -153,6 +158,7 @@ PRESETS = {
     "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_SERIES),
     "probe-diff": {**PROBE_PARAMS, "views": "series+diff"},
     "probe-scales": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1+4"},
+    "program-scales": {"views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
@@ -170,7 +176,8 @@ def make_preset(name: str, *, random_state=None, **params) -> V2SClassifier | Vo
 
     Parameters
     ----------
-    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto", "probe-diff", "probe-scales"}
+    name : {"default", "ensemble", "crepe-speech", "paper", "probe", "probe-auto", "probe-diff", "probe-scales", \
+            "program-scales"}
     random_state : int, RandomState instance or None, default=None
         Seed of the model, or of the ensemble members' seeds.
     **params
