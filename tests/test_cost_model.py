@@ -114,6 +114,12 @@ def test_every_time_scale_counts_the_windows_of_its_stretched_series():
     assert cost_model._effort({"time_scales": "2", "views": "series"}, n_timepoints=300) == epochs * 2
     # Without windows each scale is one frame.
     assert cost_model._effort({"time_scales": "1+4", "resample": "fit"}, n_timepoints=1460) == epochs * 2 * 2
+    # Stretched members with a fixed program make one pass, the others one per epoch.
+    fixed = {"time_scales": "1+4", "program_scales": "1"}
+    assert cost_model._effort(fixed, n_timepoints=1460) == epochs * 2 * 5 + 2 * 22
+    head_only = {"time_scales": "1+4", "train_program": False, "max_epochs": 30}
+    assert cost_model._effort(head_only, n_timepoints=1460) == 2 * (5 + 22)
+    assert cost_model._effort({"views": "series", "train_program": False, "max_epochs": 30}, 1460) == 30 * 5
 
 
 def test_rows_copied_from_an_earlier_results_file_count_once(tmp_path):

@@ -37,7 +37,7 @@ import numpy as np
 from .estimator import V2SClassifier
 from .program import window_layout
 from .sources import input_length
-from .training import resolve_auto, time_scales_of
+from .training import program_scales_of, resolve_auto, time_scales_of
 
 __all__ = ["FEATURES", "CostModel", "dataset_shapes", "default_model", "fit_cost_model", "plan", "format_plan"]
 
@@ -72,8 +72,9 @@ def _resolved(params):
     return resolve_auto({**V2SClassifier().get_params(), **given})
 
 
-def _source_frames(params, n_timepoints=None):
-    """Source frames per series in one pass: views x ensemble members x windows of every time scale.
+def _source_frames(params, n_timepoints=None, scales=None):
+    """Source frames per series in one pass: views x ensemble members x windows of every time scale
+    (or of ``scales`` only).
 
     Parameters left out take V2SClassifier's defaults; a results row written
     before views (time scales) existed read the series alone (at its own
@@ -84,7 +85,7 @@ def _source_frames(params, n_timepoints=None):
     """
     resolved = _resolved(params)
     n_views = len(resolved["views"].split("+"))
-    scales = time_scales_of(resolved["time_scales"])
+    scales = time_scales_of(resolved["time_scales"]) if scales is None else scales
     n_windows = len(scales)
     if resolved["resample"] == "windows" and n_timepoints is not None:
         frame = input_length(COSTED_SOURCE)
@@ -93,9 +94,21 @@ def _source_frames(params, n_timepoints=None):
 
 
 def _effort(params, n_timepoints=None):
-    """Source passes over every training series' frames in a fit: max_epochs x :func:`_source_frames`."""
+    """Source passes over every training series' frames in a fit: max_epochs x :func:`_source_frames`,
+    except that in a model of several members (views or time scales) those whose program does not
+    train make one pass (training.FixedMemberCache computes their outputs once)."""
+    resolved = _resolved(params)
     # A probe (max_epochs=0) makes one pass, to fit its head.
-    return float(max(_resolved(params)["max_epochs"], 1)) * _source_frames(params, n_timepoints)
+    epochs = float(max(resolved["max_epochs"], 1))
+    every = _source_frames(params, n_timepoints)
+    scales = time_scales_of(resolved["time_scales"])
+    if len(resolved["views"].split("+")) * len(scales) == 1:
+        return epochs * every
+    trained = 0.0
+    if resolved["train_program"]:
+        trained_scales = program_scales_of(resolved["program_scales"], resolved["time_scales"])
+        trained = _source_frames(params, n_timepoints, trained_scales)
+    return epochs * trained + (every - trained)
 
 
 def _phase_scale(phase, params, n_timepoints):
