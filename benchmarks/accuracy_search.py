@@ -431,6 +431,24 @@ CONFIGS = {
         "time_scales": "1+4",
         "program_scales": "1",
     },
+    # Result (2026-12-07, CV seed 0): r11-program-fixed-scales 0.837, level
+    # with its delta = 0 twin r10-probe-scales (0.837) and 0.010 below
+    # r10-program-scales (0.847): the rule does not fire. With the stretched
+    # views fixed, the program at scale 1 adds nothing.
+    # Second declaration (2026-12-07, after that row and before this one
+    # ran): r11-program-stretched, the program trained on the stretched
+    # members only (program_scales="4"; the scale-1 members fixed at
+    # delta = 0). A diagnostic: does r10-program-scales' gain over its twin
+    # sit in the stretched members' programs? It decides nothing this round
+    # (no test run; the "program-scales" preset keeps every program).
+    "r11-program-stretched": {
+        **R4_LOGISTIC,
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "refit_head": True,
+        "time_scales": "1+4",
+        "program_scales": "4",
+    },
 }
 
 
