@@ -97,9 +97,9 @@ class ReprogrammedModel(nn.Module):
     ----------
     amortise : bool, default=True
         Class-wide switch: ``False`` makes :meth:`series_cache` return None
-        (neither cache),
-        so training steps, validation and mapping refreshes run the whole
-        source on every waveform (the plain path, for comparison and tests).
+        (neither cache), so training steps, validation and mapping refreshes
+        run the whole source on every waveform (the plain path, for
+        comparison and tests).
         Set it on an instance for one model. Prediction on new series
         (:func:`predict_logits` without a cache) always runs the plain path:
         without gradients a series part computed per batch saves nothing.
@@ -162,7 +162,8 @@ class ReprogrammedModel(nn.Module):
         )
 
     def series_cache(self, placed, batch_size, max_bytes=None):
-        """The source's series part of ``placed``, for a whole fit; None when not :meth:`amortises`.
+        """What a whole fit can compute once about ``placed``: a joint model's fixed members' outputs, or
+        a single source's series part; None when neither applies (:meth:`fixed_members`, :meth:`amortises`).
 
         Parameters
         ----------
@@ -174,7 +175,7 @@ class ReprogrammedModel(nn.Module):
 
         Returns
         -------
-        SeriesCache or None
+        FixedMemberCache, SeriesCache or None
         """
         max_bytes = self.cache_bytes if max_bytes is None else max_bytes
         if self.amortise and isinstance(self.program, JointProgram):
@@ -757,7 +758,7 @@ class FixedMemberCache:
     def __init__(self, model, placed, batch_size, members, max_bytes):
         self.n_rows = len(placed)
         sources = model.source.members
-        row_bytes = 4 * sum(sources[index].n_outputs for index in members)
+        row_bytes = 4 * sum(sources[index].n_outputs for index in members)  # float32 outputs
         self.stored, self.nbytes = {}, 0
         if row_bytes * len(placed) > max_bytes:
             return
