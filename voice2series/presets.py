@@ -31,8 +31,9 @@ or of ensemble members, whose cost and measured accuracy are documented:
 - ``"program-scales"``: V2S: the default with each view also stretched 4
   times and a program trained in every waveform (``time_scales="1+4"``,
   ``program_scales="all"``); the highest cross-validated mean of any
-  configuration (round 10), at about 3 times the default's fit on GunPoint
-  and 5 times on long series (docs/accuracy.md, rounds 10 and 11).
+  configuration (round 10), at about 2.5 times the default's fit on
+  GunPoint and 5 times its source passes on long series (docs/accuracy.md,
+  rounds 10 and 11).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
