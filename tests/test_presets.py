@@ -6,6 +6,7 @@ import pytest
 
 from voice2series import V2SClassifier, make_ensemble, make_preset
 from voice2series.presets import PAPER_DIFFERENCES, PAPER_PARAMS, PRESETS, PROBE_PARAMS, ROUND3_DEFAULT
+from voice2series.training import resolve_auto
 
 from .helpers import sine_classes
 
@@ -181,3 +182,19 @@ def test_paper_preset_fits_predicts_and_reloads(small_xy, tmp_path):
     loaded = V2SClassifier.load(tmp_path / "paper.v2s")
     assert loaded.mapping_reduction == "probabilities"
     assert np.allclose(loaded.predict_proba(X[:3]), clf.predict_proba(X[:3]))
+
+
+def test_the_program_scales_preset_is_the_configuration_its_bench_ran():
+    """benchmarks/round11_program_scales_seeds_bench.sh's options, as the preset resolves them."""
+    resolved = resolve_auto(make_preset("program-scales").get_params())
+    ran = {
+        "max_epochs": 30,
+        "head_init": "logistic",
+        "head_learning_rate": 0.0,
+        "views": "series+diff",
+        "refit_head": True,
+        "time_scales": "1+4",
+        "program_scales": "all",
+        "train_program": True,
+    }
+    assert {name: resolved[name] for name in ran} == ran
