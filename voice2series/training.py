@@ -161,7 +161,7 @@ class ReprogrammedModel(nn.Module):
             and not any(p.requires_grad for p in self.source.series_part_parameters())
         )
 
-    def series_cache(self, placed, batch_size, max_bytes=None):
+    def series_cache(self, placed, batch_size, max_bytes=None, outputs=None):
         """What a whole fit can compute once about ``placed``: a joint model's fixed members' outputs, or
         a single source's series part; None when neither applies (:meth:`fixed_members`, :meth:`amortises`).
 
@@ -172,6 +172,11 @@ class ReprogrammedModel(nn.Module):
             Rows computed at a time.
         max_bytes : int, optional
             Storage limit; default :attr:`cache_bytes`.
+        outputs : torch.Tensor of shape (n, n_source_outputs), optional
+            The source outputs of ``placed`` through the current programs,
+            when already computed (:func:`calibrate_mapping` returns them): a
+            fixed members' cache takes its columns from them instead of
+            running those members again.
 
         Returns
         -------
@@ -180,7 +185,11 @@ class ReprogrammedModel(nn.Module):
         max_bytes = self.cache_bytes if max_bytes is None else max_bytes
         if self.amortise and isinstance(self.program, JointProgram):
             fixed = self.fixed_members()
-            return FixedMemberCache(self, placed, batch_size, fixed, max_bytes) if fixed else None
+            if not fixed:
+                return None
+            if outputs is not None:
+                return FixedMemberCache.from_outputs(self, outputs, fixed)
+            return FixedMemberCache.of_waveforms(self, placed, batch_size, fixed, max_bytes)
         if not self.amortises():
             return None
         return SeriesCache(self.source, placed, batch_size, max_bytes)
@@ -734,65 +743,48 @@ class FixedMemberCache:
     :meth:`~ReprogrammedModel.fixed_members` (e.g. ``program_scales="1"``
     with ``time_scales="1+4"``: the stretched views are read with their
     program fixed). Their outputs are constants of a fit, so a training step
-    runs the source only on the members whose program trains. Beyond
-    ``max_bytes`` nothing is stored and every member runs, as without a
-    cache.
+    runs the source only on the members whose program trains. An empty
+    ``stored`` (beyond the storage limit) lets every member run, as without
+    a cache.
 
     Parameters
     ----------
-    model : ReprogrammedModel
-    placed : torch.Tensor of shape (n, input_length)
-    batch_size : int
-    members : list of int
-        The fixed members.
-    max_bytes : int
+    stored : dict of int to torch.Tensor
+        Each fixed member's outputs, ``(n, member n_outputs)``, by member index.
+    n_rows : int
 
     Attributes
     ----------
     stored : dict of int to torch.Tensor
-        Each fixed member's outputs, ``(n, member n_outputs)``; empty beyond
-        ``max_bytes``.
     nbytes : int
     """
 
-    def __init__(self, model, placed, batch_size, members, max_bytes):
-        self.n_rows = len(placed)
+    def __init__(self, stored, n_rows):
+        self.stored, self.n_rows = stored, n_rows
+        self.nbytes = sum(t.numel() * t.element_size() for t in stored.values())
+
+    @classmethod
+    def of_waveforms(cls, model, placed, batch_size, members, max_bytes):
+        """The fixed ``members``' outputs of ``placed``, run ``batch_size`` rows at a time; none stored
+        beyond ``max_bytes``."""
         sources = model.source.members
         row_bytes = 4 * sum(sources[index].n_outputs for index in members)  # float32 outputs
-        self.stored, self.nbytes = {}, 0
         if row_bytes * len(placed) > max_bytes:
-            return
+            return cls({}, len(placed))
         skip = set(range(len(sources))) - set(members)
         chunks = []
         with _evaluating(model):
             for index in _chunks(len(placed), batch_size):
                 waveforms = model.program.member_waveforms(placed[index], skip=skip)
                 chunks.append({member: sources[member](waveforms[member]) for member in members})
-        self.stored = {member: torch.cat([chunk[member] for chunk in chunks]) for member in members}
-        self.nbytes = sum(t.numel() * t.element_size() for t in self.stored.values())
+        return cls({member: torch.cat([chunk[member] for chunk in chunks]) for member in members}, len(placed))
 
     @classmethod
     def from_outputs(cls, model, outputs, members):
-        """The cache of waveforms whose whole source outputs are known (through the same fixed programs).
-
-        Parameters
-        ----------
-        model : ReprogrammedModel
-        outputs : torch.Tensor of shape (n, n_source_outputs)
-            E.g. :func:`calibrate_mapping`'s: the fixed members' columns
-            are their outputs, so no source member runs again.
-        members : list of int
-
-        Returns
-        -------
-        FixedMemberCache
-        """
-        cache = cls.__new__(cls)
+        """The fixed ``members``' columns of known whole-source outputs ``(n, n_source_outputs)``
+        (through the same fixed programs): no source member runs again."""
         columns = torch.split(outputs.detach(), [member.n_outputs for member in model.source.members], dim=1)
-        cache.n_rows = len(outputs)
-        cache.stored = {member: columns[member].clone() for member in members}
-        cache.nbytes = sum(t.numel() * t.element_size() for t in cache.stored.values())
-        return cache
+        return cls({member: columns[member].clone() for member in members}, len(outputs))
 
     def __len__(self):
         return self.n_rows
@@ -1155,16 +1147,11 @@ def _series_caches(model, placed, validation, batch_size, zeroth_order, start_ou
     """(train, validation) series caches for one fit; None where they do not apply.
 
     Black-box training queries the source with perturbed programs itself, so
-    it gets none. With ``start_outputs`` (see :func:`train_model`) a fixed
-    members' cache of the training series is taken from them.
+    it gets none. ``start_outputs``: see :func:`train_model`.
     """
     if zeroth_order is not None:
         return None, None
-    fixed = model.fixed_members() if model.amortise else []
-    if fixed and start_outputs is not None:
-        train_cache = FixedMemberCache.from_outputs(model, start_outputs, fixed)
-    else:
-        train_cache = model.series_cache(placed, batch_size)
+    train_cache = model.series_cache(placed, batch_size, outputs=start_outputs)
     if train_cache is None or validation is None:
         return train_cache, None
     return train_cache, model.series_cache(validation[0], batch_size, model.cache_bytes - train_cache.nbytes)
