@@ -10,10 +10,13 @@
 # chooses nothing. Its delta = 0 twin on the same seeds is "probe-scales"
 # (bench_offline_round10/report_probe_scales.md).
 #
-# Round 11 added program_scales to the parameters; the bench's unit key
-# hashes every parameter, so the seed-0 rows of round 10 are copied here with
-# program_scales="all" (what they ran with: every program trained) added to
-# their configuration and their key recomputed, and the bench resumes them.
+# Round 11 added program_scales to the parameters. The bench would resume
+# round 10's seed-0 rows as they are (benchmark._stored_keys completes a
+# stored configuration with the parameters added since), but
+# readme_tables.py keeps one configuration per dataset by its exact text,
+# so the rows are copied with program_scales="all" (what they ran with:
+# every program trained) written into their configuration and key, and all
+# three seeds read as one configuration.
 source "$(dirname "$0")/offline_bench.sh"
 OUT=benchmarks/results/bench_offline_round11_program
 mkdir -p $OUT
