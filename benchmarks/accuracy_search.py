@@ -449,6 +449,19 @@ CONFIGS = {
         "time_scales": "1+4",
         "program_scales": "4",
     },
+    # Result (2026-12-07, CV seed 0): r11-program-stretched 0.844 (0.8440
+    # against r9-refit-always's 0.8332: +0.0108), 0.007 above its delta = 0
+    # twin r10-probe-scales. Round 12's declaration (2026-12-07, before any
+    # of its test rows ran): by round 11's rule for a default (CV mean more
+    # than 0.01 above 0.833, GunPoint fit at most 2x round 1's default side
+    # by side: 9.5 s against 5.3 s in
+    # preset_cost_GunPoint_round11_program_scales.json) it qualifies, so it
+    # becomes the default (time_scales and program_scales "auto", resolved
+    # to "1+4" and "4" for the linear head with white-box training), with
+    # one declared test run, seeds 0-2, the 10 bundled datasets
+    # (benchmarks/round12_default_bench.sh), reported whatever it scores.
+    # Disclosed: r10-program-scales' test rows (every program trained) had
+    # been seen before this row was declared.
 }
 
 
