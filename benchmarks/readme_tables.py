@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice2series.presets import PREVIOUS_DEFAULT, ROUND3_DEFAULT
+from voice2series.presets import PREVIOUS_DEFAULT, ROUND3_DEFAULT, ROUND7_DEFAULT, ROUND9_DEFAULT
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -148,21 +148,26 @@ def bench(folder):
 
 # performance.json files written before round 3 timed the default of the time.
 PREVIOUS_DEFAULT_ARGS = "".join(f", {name}={value!r}" for name, value in PREVIOUS_DEFAULT.items())
+
+
+def _pinned(label, values):
+    """A row label: an earlier default, with the values that pin it."""
+    return f"not a preset: {label} (" + ", ".join(f"`{name}={value!r}`" for name, value in values.items()) + ")"
+
+
 # Rows of preset_cost.py --params: configurations timed beside the presets, not presets.
 NOT_PRESETS = {
-    "round3-default": "not a preset: the default of rounds 3-6 ("
-    + ", ".join(f"`{name}={value!r}`" for name, value in ROUND3_DEFAULT.items())
-    + ")",
-    "previous-default": "not a preset: the default until round 3 ("
-    + ", ".join(f"`{name}={value!r}`" for name, value in PREVIOUS_DEFAULT.items())
-    + ")",
+    "round3-default": _pinned("the default of rounds 3-6", ROUND3_DEFAULT),
+    "previous-default": _pinned("the default until round 3", PREVIOUS_DEFAULT),
     "tempered": "not a preset: the default with `program_loss='tempered'` (round 8)",
-    "round7-default": "not a preset: the default of rounds 7-8 (`refit_head=False`)",
+    "round7-default": _pinned("the default of rounds 7-8", ROUND7_DEFAULT),
+    "round9-default": _pinned("the default of rounds 9-11", ROUND9_DEFAULT),
 }
 # Where each preset's test accuracy comes from: a bench folder and what its V2S rows'
 # configurations must hold (a folder may hold a probe and its trained twin, or several probes).
 PRESET_BENCHES = {
-    "default": ("benchmarks/results/bench_offline_round9", {"refit_head": True, "early_stopping": "auto"}),
+    "default": ("benchmarks/results/bench_offline_round12", {"program_scales": "4"}),
+    "round9-default": ("benchmarks/results/bench_offline_round9", {"refit_head": True, "early_stopping": "auto"}),
     "round7-default": ("benchmarks/results/bench_offline_round7", {"train_program": True}),
     "round3-default": ("benchmarks/results/bench_offline_round3", {"train_program": True}),
     # The default until round 3; on the 5 datasets the presets share (none

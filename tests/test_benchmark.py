@@ -156,6 +156,10 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
         ("views", {"views": "series"}, True),
         ("head_learning_rate", {}, False),
         ("head_learning_rate", {"head_learning_rate": None}, True),
+        # Round 12's: a row without time scales read each view at its own length, every program trained.
+        ("time_scales", {}, False),
+        ("time_scales", {"time_scales": "1"}, True),
+        ("program_scales", {"time_scales": "1", "program_scales": "all"}, True),
     ],
 )
 def test_a_row_written_before_a_parameter_existed_resumes_when_it_ran_the_same(tmp_path, dropped, pinned, resumed):

@@ -86,10 +86,16 @@ def test_effort_counts_the_estimators_default_epochs_and_views():
     from voice2series import V2SClassifier
 
     default = V2SClassifier().get_params()
-    assert cost_model._effort({}) == default["max_epochs"] * 2  # views="auto": the series and its difference
+    # views="auto": the series and its difference; time_scales="auto": each also stretched 4 times, with
+    # programs trained there only (program_scales="auto"), so the members at scale 1 make one pass.
+    assert cost_model._effort({}) == default["max_epochs"] * 2 + 2
+    assert cost_model._effort({"time_scales": "1"}) == default["max_epochs"] * 2
     # A results row written before views existed: one waveform, at the epochs it stored.
     assert cost_model._effort(cost_model._params_of({"config": '{"max_epochs": 100}'})) == cost_model.REFERENCE_EFFORT
     assert cost_model._effort({"mapping": "random", "ensemble": 5}) == default["max_epochs"] * 5
+    # A row written before time scales existed read each view at its own length, every program trained.
+    row = cost_model._params_of({"config": '{"max_epochs": 30, "views": "series+diff"}'})
+    assert cost_model._effort(row) == 30 * 2
 
 
 def test_windows_count_one_source_frame_each():
@@ -97,12 +103,13 @@ def test_windows_count_one_source_frame_each():
     from voice2series import V2SClassifier
 
     epochs = V2SClassifier().get_params()["max_epochs"]
-    assert cost_model._effort({}, n_timepoints=1460) == epochs * 2 * 5  # window_layout(1460, 1024): 5 windows
-    assert cost_model._effort({}, n_timepoints=300) == epochs * 2  # a series that fits is one window
+    at_length = {"time_scales": "1"}
+    assert cost_model._effort(at_length, n_timepoints=1460) == epochs * 2 * 5  # window_layout(1460, 1024): 5
+    assert cost_model._effort(at_length, n_timepoints=300) == epochs * 2  # a series that fits is one window
     # A row that shrank its series into one frame (resample=None or "fit", or before the parameter).
     shrunk = cost_model._params_of({"config": '{"max_epochs": 100, "resample": null}'})
     assert cost_model._effort(shrunk, n_timepoints=1460) == cost_model.REFERENCE_EFFORT
-    assert cost_model._phase_scale("predict", {"views": "series"}, 1460) == 5
+    assert cost_model._phase_scale("predict", {"views": "series", "time_scales": "1"}, 1460) == 5
 
 
 def test_every_time_scale_counts_the_windows_of_its_stretched_series():
@@ -110,16 +117,20 @@ def test_every_time_scale_counts_the_windows_of_its_stretched_series():
 
     epochs = V2SClassifier().get_params()["max_epochs"]
     # 1460 samples: 5 windows; stretched 4 times, 5840 samples: window_layout(5840, 1024), 22 windows.
-    assert cost_model._effort({"time_scales": "1+4"}, n_timepoints=1460) == epochs * 2 * (5 + 22)
+    every = {"time_scales": "1+4", "program_scales": "all"}
+    assert cost_model._effort(every, n_timepoints=1460) == epochs * 2 * (5 + 22)
     assert cost_model._effort({"time_scales": "2", "views": "series"}, n_timepoints=300) == epochs * 2
     # Without windows each scale is one frame.
-    assert cost_model._effort({"time_scales": "1+4", "resample": "fit"}, n_timepoints=1460) == epochs * 2 * 2
+    assert cost_model._effort({**every, "resample": "fit"}, n_timepoints=1460) == epochs * 2 * 2
     # Stretched members with a fixed program make one pass, the others one per epoch.
     fixed = {"time_scales": "1+4", "program_scales": "1"}
     assert cost_model._effort(fixed, n_timepoints=1460) == epochs * 2 * 5 + 2 * 22
+    # The default trains the stretched members' programs (program_scales="auto").
+    assert cost_model._effort({}, n_timepoints=1460) == epochs * 2 * 22 + 2 * 5
     head_only = {"time_scales": "1+4", "train_program": False, "max_epochs": 30}
     assert cost_model._effort(head_only, n_timepoints=1460) == 2 * (5 + 22)
-    assert cost_model._effort({"views": "series", "train_program": False, "max_epochs": 30}, 1460) == 30 * 5
+    one_member = {"views": "series", "time_scales": "1", "train_program": False, "max_epochs": 30}
+    assert cost_model._effort(one_member, 1460) == 30 * 5
 
 
 def test_rows_copied_from_an_earlier_results_file_count_once(tmp_path):
@@ -145,7 +156,7 @@ def test_plan_counts_units_and_hours():
             for m, f in cost_model.FEATURES.items()
         }
     )  # every phase 1 s at the reference effort: a unit is 2 s
-    reference = {"max_epochs": cost_model.REFERENCE_EFFORT, "views": "series"}
+    reference = {"max_epochs": cost_model.REFERENCE_EFFORT, "views": "series", "time_scales": "1"}
     result = plan(
         ["A", "Nowhere"], ["v2s", "1nn-dtw"], 3, 5, v2s_params=reference, workers=4, shapes=shapes, model=flat
     )

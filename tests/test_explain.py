@@ -66,7 +66,7 @@ def test_theorem1_distance_reports_before_and_after(fitted):
 
 def test_waveform_to_series_reads_the_series_samples_and_averages_copies():
     X = np.random.default_rng(0).normal(size=(6, 10))
-    clf = V2SClassifier(max_epochs=1, segments=2, views="series", random_state=0).fit(X, [0, 1] * 3)
+    clf = V2SClassifier(max_epochs=1, segments=2, views="series", time_scales="1", random_state=0).fit(X, [0, 1] * 3)
     values = np.zeros((1, clf.model_.program.input_length))
     first, second = clf.model_.program.offsets
     values[0, first : first + 10] = np.arange(10)
@@ -76,7 +76,7 @@ def test_waveform_to_series_reads_the_series_samples_and_averages_copies():
 
 def test_waveform_to_series_separates_channels():
     X = np.random.default_rng(0).normal(size=(6, 2, 8))
-    clf = V2SClassifier(max_epochs=1, views="series", random_state=0).fit(X, [0, 1] * 3)
+    clf = V2SClassifier(max_epochs=1, views="series", time_scales="1", random_state=0).fit(X, [0, 1] * 3)
     values = np.zeros((1, clf.model_.program.input_length))
     for channel, offset in enumerate(clf.model_.program.offsets):
         values[0, offset : offset + 8] = channel + 1
@@ -86,7 +86,9 @@ def test_waveform_to_series_separates_channels():
 
 def test_grad_cam_covers_every_frame_of_a_long_input():
     X = np.random.default_rng(0).normal(size=(6, 20))
-    clf = V2SClassifier(max_epochs=1, input_length=2048, views="series", random_state=0).fit(X, [0, 1] * 3)
+    clf = V2SClassifier(max_epochs=1, input_length=2048, views="series", time_scales="1", random_state=0).fit(
+        X, [0, 1] * 3
+    )
     cam = explain.grad_cam(clf, X[:2])
     assert cam.shape == (2, 2048)
     np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
@@ -94,7 +96,7 @@ def test_grad_cam_covers_every_frame_of_a_long_input():
 
 def test_waveform_to_series_averages_the_waveforms_of_several_views():
     X = np.random.default_rng(0).normal(size=(6, 10))
-    clf = V2SClassifier(max_epochs=1, views="series+diff", random_state=0).fit(X, [0, 1] * 3)
+    clf = V2SClassifier(max_epochs=1, views="series+diff", time_scales="1", random_state=0).fit(X, [0, 1] * 3)
     series_program, diff_program = clf.model_.program.programs
     values = np.zeros((1, clf.model_.program.input_length))
     values[0, :10] = np.arange(10)  # the series' samples in the first waveform
@@ -105,7 +107,7 @@ def test_waveform_to_series_averages_the_waveforms_of_several_views():
 
 def test_grad_cam_maps_each_view_through_its_own_source():
     X = np.random.default_rng(0).normal(size=(6, 20))
-    clf = V2SClassifier(max_epochs=1, views="series+diff", random_state=0).fit(X, [0, 1] * 3)
+    clf = V2SClassifier(max_epochs=1, views="series+diff", time_scales="1", random_state=0).fit(X, [0, 1] * 3)
     cam = explain.grad_cam(clf, X[:2])
     assert cam.shape == (2, 2048)
     np.testing.assert_allclose(cam.sum(axis=1), 1.0, rtol=1e-6)
@@ -116,10 +118,27 @@ def test_grad_cam_maps_each_view_through_its_own_source():
 
 def test_waveform_to_series_undoes_resampling():
     X = np.random.default_rng(0).normal(size=(6, 10))
-    clf = V2SClassifier(max_epochs=1, resample=19, views="series", random_state=0).fit(X, [0, 1] * 3)
+    clf = V2SClassifier(max_epochs=1, resample=19, views="series", time_scales="1", random_state=0).fit(X, [0, 1] * 3)
     values = np.zeros((1, clf.model_.program.input_length))
     values[0, :19] = np.linspace(0, 9, 19)  # a ramp over the stretched copy
     np.testing.assert_allclose(explain.waveform_to_series(clf, values)[0, 0], np.arange(10.0), atol=1e-12)
+
+
+def test_waveform_to_series_maps_the_defaults_stretched_waveforms_back_to_the_series_length():
+    """The default reads each view at its own length and stretched 4 times: a ramp over every
+    waveform's series samples comes back as the series' own ramp."""
+    X = np.random.default_rng(0).normal(size=(6, 10))
+    clf = V2SClassifier(max_epochs=1, random_state=0).fit(X, [0, 1] * 3)
+    programs = clf.model_.program.programs
+    assert [program.series_length for program in programs] == [10, 40, 10, 40]
+    parts = []
+    for program in programs:
+        part = np.zeros(program.input_length)
+        (offset,) = program.offsets
+        part[offset : offset + program.series_length] = np.linspace(0, 9, program.series_length)
+        parts.append(part)
+    mapped = explain.waveform_to_series(clf, np.concatenate(parts)[None])
+    np.testing.assert_allclose(mapped[0, 0], np.arange(10.0), atol=1e-12)
 
 
 def test_saliency_is_a_nonnegative_map_on_series_time_steps(fitted):

@@ -10,7 +10,8 @@ from voice2series.training import resolve_auto
 
 from .helpers import sine_classes
 
-FAST = {"max_epochs": 2, "batch_size": 64}
+# Each view at its own length: ensembles are about members, not time scales.
+FAST = {"max_epochs": 2, "batch_size": 64, "time_scales": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -115,16 +116,18 @@ def test_presets_build_the_documented_estimators():
 
 
 def test_presets_measured_before_round_7_keep_the_defaults_they_ran_with():
-    """Round 7 changed four defaults; a preset keeps the configuration its numbers came from."""
+    """Rounds 7, 9 and 12 changed defaults; a preset keeps the configuration its numbers came from."""
     members = [member for name in ("ensemble", "crepe-speech") for _, member in make_preset(name).estimators]
     for member in members:
         assert {name: member.get_params()[name] for name in ROUND3_DEFAULT if name != "max_epochs"} == {
             name: value for name, value in ROUND3_DEFAULT.items() if name != "max_epochs"
         }
     assert [m.max_epochs for m in members] == [100] * 5 + [50, 30]
-    assert make_preset("probe").views == "series"
+    assert (make_preset("probe").views, make_preset("probe").time_scales) == ("series", "1")
     assert make_preset("probe-auto").estimator.views == "series"
-    assert make_preset("probe-diff").get_params() == V2SClassifier(**PROBE_PARAMS, views="series+diff").get_params()
+    assert make_preset("probe-auto").estimator.time_scales == "1"
+    diff = V2SClassifier(**PROBE_PARAMS, views="series+diff", time_scales="1")
+    assert make_preset("probe-diff").get_params() == diff.get_params()
     scales = V2SClassifier(**PROBE_PARAMS, views="series+diff", time_scales="1+4")
     assert make_preset("probe-scales").get_params() == scales.get_params()
 
@@ -139,7 +142,8 @@ def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):
 def test_the_probe_auto_preset_chooses_between_the_crepes_and_refuses_a_fixed_source():
     clf = make_preset("probe-auto", random_state=4, batch_size=64)
     assert clf.sources == ["crepe-tiny", "crepe-full"] and clf.random_state == 4
-    assert clf.estimator.get_params() == V2SClassifier(batch_size=64, **PROBE_PARAMS, views="series").get_params()
+    probe = V2SClassifier(batch_size=64, **PROBE_PARAMS, views="series", time_scales="1")
+    assert clf.estimator.get_params() == probe.get_params()
     with pytest.raises(ValueError, match="chooses the source among"):
         make_preset("probe-auto", source="crepe-full")
 
@@ -184,9 +188,16 @@ def test_paper_preset_fits_predicts_and_reloads(small_xy, tmp_path):
     assert np.allclose(loaded.predict_proba(X[:3]), clf.predict_proba(X[:3]))
 
 
-def test_the_program_scales_preset_is_the_configuration_its_bench_ran():
-    """benchmarks/round11_program_scales_seeds_bench.sh's options, as the preset resolves them."""
-    resolved = resolve_auto(make_preset("program-scales").get_params())
+@pytest.mark.parametrize(
+    "preset, program_scales",
+    [
+        ("default", "4"),  # benchmarks/round12_default_bench.sh (round 12)
+        ("program-scales", "all"),  # benchmarks/round11_program_scales_seeds_bench.sh
+    ],
+)
+def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_scales):
+    """The bench script's options, as the preset resolves them."""
+    resolved = resolve_auto(make_preset(preset).get_params())
     ran = {
         "max_epochs": 30,
         "head_init": "logistic",
@@ -194,7 +205,7 @@ def test_the_program_scales_preset_is_the_configuration_its_bench_ran():
         "views": "series+diff",
         "refit_head": True,
         "time_scales": "1+4",
-        "program_scales": "all",
+        "program_scales": program_scales,
         "train_program": True,
     }
     assert {name: resolved[name] for name in ran} == ran

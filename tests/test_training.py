@@ -249,7 +249,7 @@ def _changed(model_source):
 def test_finetune_changes_exactly_the_chosen_source_weights(small_xy, finetune):
     X, y = small_xy
     # The logits readout: it reads every layer, so "all" moves every weight.
-    clf = tiny_classifier(finetune=finetune, readout="logits", max_epochs=1, views="series").fit(X, y)
+    clf = tiny_classifier(finetune=finetune, readout="logits", max_epochs=1, views="series", time_scales="1").fit(X, y)
     changed = _changed(clf.model_.source)
     buffers = {key for key, _ in clf.model_.source.named_buffers()}
     assert not any(changed[key] for key in buffers)  # batch-norm statistics never move
@@ -550,7 +550,8 @@ def test_a_source_without_the_capability_trains_on_the_plain_path(small_xy):
     with pytest.raises(NotImplementedError, match="does not split"):
         source.series_part(torch.zeros(1, 256))
     X, y = small_xy
-    clf = V2SClassifier(source=source, max_epochs=2, batch_size=8, random_state=0).fit(X, y)
+    # At its own length only: stretched members would make fixed members with a cache of their own.
+    clf = V2SClassifier(source=source, time_scales="1", max_epochs=2, batch_size=8, random_state=0).fit(X, y)
     assert clf.score(X, y) > 0.3
     assert clf.model_.series_cache(torch.zeros(2, 256), 8) is None
 
@@ -657,7 +658,10 @@ def test_the_logistic_start_fits_the_head_and_alone_draws_from_the_rng():
 
 def test_head_learning_rate_gives_the_head_its_own_step_and_defaults_to_the_programs():
     model = build_model(
-        {**V2SClassifier().get_params(), "readout": "logits", "views": "series"}, (1, 50), 3, np.random.RandomState(0)
+        {**V2SClassifier().get_params(), "readout": "logits", "views": "series", "time_scales": "1"},
+        (1, 50),
+        3,
+        np.random.RandomState(0),
     )
     steps = {}
     for head_learning_rate in (None, 1e-4):
@@ -834,16 +838,17 @@ def test_views_give_one_program_and_source_pass_per_view_under_one_head(small_xy
     program; the head reads both views' inner statistics, and the model pickles, saves and loads (its
     joint source names CREPE-tiny twice, rebuilt from the member specs it wrote)."""
     X, y = small_xy
-    clf = tiny_classifier(views="series+diff", max_epochs=2).fit(X, y)
+    clf = tiny_classifier(views="series+diff", time_scales="1", max_epochs=2).fit(X, y)
     programs = clf.model_.program.programs
     assert [program.view for program in programs] == ["series", "diff"]
     assert all(program.delta.abs().sum() > 0 for program in programs)
     assert clf.model_.source.name == "crepe-tiny+crepe-tiny" and clf.readout_ == "inner+inner"
-    single = tiny_classifier(max_epochs=0, views="series", train_program=False).fit(X, y)
+    single = tiny_classifier(max_epochs=0, views="series", time_scales="1", train_program=False).fit(X, y)
     assert clf.mapping_.shape == (3, 2 * single.mapping_.shape[1])
     # The second view's part of the source output is what a diff-only model reads at delta = 0.
-    zero = tiny_classifier(views="series+diff", max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
-    diff_only = tiny_classifier(views="diff", max_epochs=0, head_init="logistic", train_program=False).fit(X, y)
+    at_length = {"time_scales": "1", "max_epochs": 0, "head_init": "logistic", "train_program": False}
+    zero = tiny_classifier(views="series+diff", **at_length).fit(X, y)
+    diff_only = tiny_classifier(views="diff", **at_length).fit(X, y)
     series_3d = X[:, None, :]
     with torch.no_grad():
         both = zero.model_.source(zero.model_.program.place_series(series_3d))
@@ -856,7 +861,7 @@ def test_views_give_one_program_and_source_pass_per_view_under_one_head(small_xy
 
 
 def test_views_of_a_joint_source_give_a_member_per_view_and_source_views_outermost():
-    params = tiny_classifier(source="crepe-tiny+crepe-full", views="diff+series").get_params()
+    params = tiny_classifier(source="crepe-tiny+crepe-full", views="diff+series", time_scales="1").get_params()
     model = build_model(params, (1, 30), 3, np.random.RandomState(0))
     members = [(program.view, source.name) for program, source in zip(model.program.programs, model.source.members)]
     tiny, full = "crepe-tiny", "crepe-full"
@@ -896,11 +901,25 @@ def test_a_time_scale_stretches_each_view_into_its_own_waveform_and_program():
 
 def test_a_model_with_time_scales_trains_every_program_and_loads_as_saved(small_xy, tmp_path):
     X, y = small_xy
-    clf = tiny_classifier(views="series", time_scales="1+4", max_epochs=1, refit_head=False).fit(X, y)
+    params = {"views": "series", "time_scales": "1+4", "program_scales": "all", "max_epochs": 1}
+    clf = tiny_classifier(**params, refit_head=False).fit(X, y)
     assert [program.series_length for program in clf.model_.program.programs] == [30, 120]
     assert all(program.delta.abs().sum() > 0 for program in clf.model_.program.programs)
     clf.save(tmp_path / "scales.v2s")
     np.testing.assert_allclose(V2SClassifier.load(tmp_path / "scales.v2s").predict_proba(X), clf.predict_proba(X))
+
+
+def test_the_default_scales_fit_predict_and_load_as_saved(small_xy, tmp_path):
+    """time_scales="auto": the unstretched members stay at delta = 0 through fit, save, load and pickle."""
+    X, y = small_xy
+    clf = tiny_classifier(time_scales="auto", max_epochs=1).fit(X, y)
+    programs = clf.model_.program.programs
+    assert [program.series_length for program in programs] == [30, 120, 30, 120]
+    assert [bool(program.delta.abs().sum() > 0) for program in programs] == [False, True, False, True]
+    expected = clf.predict_proba(X)
+    clf.save(tmp_path / "default.v2s")
+    np.testing.assert_allclose(V2SClassifier.load(tmp_path / "default.v2s").predict_proba(X), expected, atol=1e-6)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected, atol=1e-6)
 
 
 def test_a_stretched_long_series_takes_windows_at_its_stretched_length():
@@ -941,8 +960,11 @@ def test_program_scales_trains_only_the_programs_of_the_scales_it_names():
     model = fixed_scales_model()
     assert [program.delta.requires_grad for program in model.program.programs] == [True, False, True, False]
     assert model.fixed_members() == [1, 3]
-    every = build_model(tiny_classifier(time_scales="1+4").get_params(), (1, 30), 3, np.random.RandomState(0))
-    assert every.fixed_members() == []
+    every = tiny_classifier(time_scales="1+4", program_scales="all").get_params()
+    assert build_model(every, (1, 30), 3, np.random.RandomState(0)).fixed_members() == []
+    # The default trains the stretched members' programs only (program_scales="auto").
+    default = build_model(V2SClassifier().get_params(), (1, 30), 3, np.random.RandomState(0))
+    assert [program.delta.requires_grad for program in default.program.programs] == [False, True, False, True]
     probe = tiny_classifier(time_scales="1+4", train_program=False, max_epochs=0).get_params()
     assert build_model(probe, (1, 30), 3, np.random.RandomState(0)).fixed_members() == [0, 1, 2, 3]
 
@@ -1014,7 +1036,7 @@ def test_a_fixed_member_runs_once_per_fit_not_once_per_epoch(monkeypatch):
     long = _member_calls(monkeypatch, program_scales="1", max_epochs=4)
     assert long[0] - short[0] == 2 * 12
     assert long[1] == short[1] == 12
-    every = _member_calls(monkeypatch, max_epochs=2)
+    every = _member_calls(monkeypatch, program_scales="all", max_epochs=2)
     assert every[1] == every[0] == short[0]
 
 
@@ -1036,31 +1058,44 @@ def test_program_scales_must_name_scales_that_time_scales_reads(small_xy):
     assert program_scales_of("all", "1+4") == [1, 4] and program_scales_of("4", "1+4") == [4]
 
 
-def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_program_on_both_views(small_xy):
-    """Up to the refit after training (refit_head, tested above), which replaces that head."""
+def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_stretched_programs_of_both_views(small_xy):
+    """Up to the refit after training (refit_head, tested above), which replaces that head: both views
+    at their own length and stretched 4 times, the programs trained on the stretched ones only."""
     X, y = small_xy
-    probe = tiny_classifier(max_epochs=0, train_program=False).fit(X, y)
-    clf = tiny_classifier(max_epochs=3, refit_head=False).fit(X, y)
-    assert [program.view for program in clf.model_.program.programs] == ["series", "diff"]
+    probe = tiny_classifier(time_scales="auto", max_epochs=0, train_program=False).fit(X, y)
+    clf = tiny_classifier(time_scales="auto", max_epochs=3, refit_head=False).fit(X, y)
+    programs = clf.model_.program.programs
+    assert [(program.view, program.series_length) for program in programs] == [
+        ("series", 30),
+        ("series", 120),
+        ("diff", 30),
+        ("diff", 120),
+    ]
     torch.testing.assert_close(clf.model_.mapping.weight, probe.model_.mapping.weight)
-    assert all(program.delta.abs().sum() > 0 for program in clf.model_.program.programs)
+    assert [bool(program.delta.abs().sum() > 0) for program in programs] == [False, True, False, True]
 
 
 @pytest.mark.parametrize(
     "params, expected",
     [
-        ({}, ("logistic", 0.0, "series+diff")),
-        ({"mapping": "random"}, ("random", None, "series")),
-        ({"head_init": "random"}, ("random", None, "series+diff")),
-        ({"train_program": False}, ("logistic", None, "series+diff")),
-        ({"training": "black-box"}, ("logistic", 0.0, "series")),
-        ({"sample_specific_mask": True}, ("logistic", 0.0, "series")),
-        ({"views": "diff", "head_learning_rate": 0.5}, ("logistic", 0.5, "diff")),
+        ({}, ("logistic", 0.0, "series+diff", "1+4", "4")),
+        ({"mapping": "random"}, ("random", None, "series", "1", "all")),
+        ({"head_init": "random"}, ("random", None, "series+diff", "1+4", "4")),
+        ({"train_program": False}, ("logistic", None, "series+diff", "1+4", "4")),
+        ({"training": "black-box"}, ("logistic", 0.0, "series", "1", "all")),
+        ({"sample_specific_mask": True}, ("logistic", 0.0, "series", "1", "all")),
+        ({"views": "diff", "head_learning_rate": 0.5}, ("logistic", 0.5, "diff", "1+4", "4")),
+        # program_scales="auto": the stretched scales beside scale 1, else every scale.
+        ({"time_scales": "1"}, ("logistic", 0.0, "series+diff", "1", "all")),
+        ({"time_scales": "1+2+4"}, ("logistic", 0.0, "series+diff", "1+2+4", "2+4")),
+        ({"time_scales": "2+4"}, ("logistic", 0.0, "series+diff", "2+4", "all")),
+        ({"program_scales": "1"}, ("logistic", 0.0, "series+diff", "1+4", "1")),
     ],
 )
 def test_auto_defaults_follow_the_mapping_and_what_can_train(params, expected):
     resolved = resolve_auto(V2SClassifier(**params).get_params())
-    assert (resolved["head_init"], resolved["head_learning_rate"], resolved["views"]) == expected
+    names = ("head_init", "head_learning_rate", "views", "time_scales", "program_scales")
+    assert tuple(resolved[name] for name in names) == expected
     assert resolve_auto(resolved) == resolved
 
 

@@ -536,6 +536,9 @@ VALUES_BEFORE_DEFAULT_CHANGED = {
     "views": "series",
     # Round 9's (voice2series.presets.ROUND7_DEFAULT): no refit before it existed.
     "refit_head": False,
+    # Round 12's (voice2series.presets.ROUND9_DEFAULT): each view at its own length.
+    "time_scales": "1",
+    "program_scales": "all",
 }
 
 

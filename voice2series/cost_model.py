@@ -227,6 +227,7 @@ def _params_of(row):
         "ensemble": config.get("ensemble", 1),
         "views": config.get("views", "series"),
         "time_scales": config.get("time_scales", "1"),
+        "program_scales": config.get("program_scales", "all"),
         # None (no resampling) and rows from before the parameter: the series in one frame.
         "resample": config.get("resample") or "fit",
         "mapping": config.get("mapping"),

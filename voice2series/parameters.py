@@ -194,6 +194,8 @@ def _metavar(constraints):
     parts += ["INT"] if any(isinstance(c, Interval) and c.type is Integral for c in constraints) else []
     parts += ["FLOAT"] if any(isinstance(c, Interval) and c.type is Real for c in constraints) else []
     parts += ["none"] if None in constraints else []
+    # A StrOptions subclass without options checks free text (time scales such as "1+4").
+    parts += ["VALUE"] if any(isinstance(c, StrOptions) and not c.options for c in constraints) else []
     if len(parts) == 1:
         return parts[0]
     return "{" + ",".join(parts) + "}" if parts else "VALUE"

@@ -6,7 +6,9 @@ or of ensemble members, whose cost and measured accuracy are documented:
 - ``"default"``: ``V2SClassifier()`` (CREPE-tiny reading the series and its
   first difference, long series in windows at their own resolution; the
   linear head on the inner statistics starts at the logistic probe and
-  stays there while the program trains, 30 epochs at most; round 7).
+  stays there while the program trains, 30 epochs at most, round 7, and is
+  refitted after, round 9; each view also read stretched 4 times, the
+  programs trained on the stretched waveforms only, round 12).
 - ``"ensemble"``: soft voting over 5 models of round 1's default (CREPE's
   logits, long series shrunk, 100 epochs, a random head) that differ in
   their seed.
@@ -28,12 +30,11 @@ or of ensemble members, whose cost and measured accuracy are documented:
   times the time of ``"probe-diff"`` on GunPoint, about 4 times on long
   series, whose stretched copies take 4 times the windows; the best preset
   of round 10 (docs/accuracy.md).
-- ``"program-scales"``: V2S: the default with each view also stretched 4
-  times and a program trained in every waveform (``time_scales="1+4"``,
+- ``"program-scales"``: V2S: the default with a program trained in every
+  waveform, the unstretched ones too (``time_scales="1+4"``,
   ``program_scales="all"``); the highest cross-validated mean of any
-  configuration (round 10), at about 2.5 times the default's fit on
-  GunPoint and 5 times its source passes on long series (docs/accuracy.md,
-  rounds 10 and 11).
+  configuration (round 10), at about 1.4 times the default's fit on
+  GunPoint (docs/accuracy.md, rounds 10-12).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
@@ -66,6 +67,7 @@ __all__ = [
     "PROBE_PARAMS",
     "ROUND3_DEFAULT",
     "ROUND7_DEFAULT",
+    "ROUND9_DEFAULT",
     "SourceChoice",
     "make_ensemble",
     "make_preset",
@@ -130,13 +132,16 @@ class SourceChoice:
     params: dict
 
 
-#: V2SClassifier's defaults before round 9 of the accuracy research (issue 15)
-#: where round 9 changed them: the head kept as training ended (round 7's
-#: default is ``{**ROUND7_DEFAULT}`` on top of today's).
-ROUND7_DEFAULT = {"refit_head": False}
-#: V2SClassifier's defaults before round 7 where rounds 7 and 9 changed them:
+#: V2SClassifier's defaults before round 12 of the accuracy research (issue 15)
+#: where round 12 changed them: each view read at its own length only (round
+#: 9's default is ``{**ROUND9_DEFAULT}`` on top of today's).
+ROUND9_DEFAULT = {"time_scales": "1", "program_scales": "all"}
+#: V2SClassifier's defaults before round 9 where rounds 9 and 12 changed them:
+#: the head kept as training ended, each view at its own length.
+ROUND7_DEFAULT = {**ROUND9_DEFAULT, "refit_head": False}
+#: V2SClassifier's defaults before round 7 where rounds 7, 9 and 12 changed them:
 #: 100 epochs, a random head trained at the program's step size, the series
-#: alone, no refit. Configurations measured before round 7 keep their meaning
+#: alone at its own length, no refit. Configurations measured before round 7 keep their meaning
 #: with these.
 ROUND3_DEFAULT = {
     **ROUND7_DEFAULT,
@@ -149,7 +154,7 @@ ROUND3_DEFAULT = {
 #: logits, a long series shrunk to half a frame.
 PREVIOUS_DEFAULT = {**ROUND3_DEFAULT, "readout": "logits", "resample": "auto"}
 #: The probe as round 4 measured it: the series alone.
-PROBE_SERIES = {**PROBE_PARAMS, "views": "series"}
+PROBE_SERIES = {**PROBE_PARAMS, "views": "series", "time_scales": "1"}
 # name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
 # with these parameters), a SourceChoice, or a list of ensemble member parameters.
 PRESETS = {
@@ -157,7 +162,7 @@ PRESETS = {
     "paper": PAPER_PARAMS,
     "probe": PROBE_SERIES,
     "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_SERIES),
-    "probe-diff": {**PROBE_PARAMS, "views": "series+diff"},
+    "probe-diff": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1"},
     "probe-scales": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1+4"},
     "program-scales": {"views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
     # Presets keep the configuration they were measured with.

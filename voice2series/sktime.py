@@ -67,11 +67,18 @@ class V2SSktimeClassifier(BaseClassifier):
         -------
         list of dict
         """
-        # The series alone, no refit: the checks test the adapter's contract, which neither the
-        # number of views nor the refit changes; a second view doubles every fit's source passes and
-        # head features, and the refit repeats the logistic penalty search.
+        # The series alone at its own length, no refit: the checks test the adapter's contract, which
+        # neither the number of views or time scales nor the refit changes; a second view or scale
+        # adds source passes and head features, and the refit repeats the logistic penalty search.
         return [
-            {"max_epochs": 2, "batch_size": 64, "random_state": 0, "views": "series", "refit_head": False},
+            {
+                "max_epochs": 2,
+                "batch_size": 64,
+                "random_state": 0,
+                "views": "series",
+                "time_scales": "1",
+                "refit_head": False,
+            },
             {"max_epochs": 1, "mapping": "random", "segments": 2, "random_state": 1},
         ]
 

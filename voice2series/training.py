@@ -475,20 +475,26 @@ def _windowed_source(params, source, n_channels, n_timepoints):
 
 
 def resolve_auto(params):
-    """``params`` with the ``"auto"`` values of ``head_init``, ``head_learning_rate``, ``views`` and
-    ``refit_head`` decided.
+    """``params`` with the ``"auto"`` values of ``head_init``, ``head_learning_rate``, ``views``,
+    ``time_scales``, ``program_scales`` and ``refit_head`` decided.
 
-    The one place these defaults are decided (rounds 7 and 9 of the accuracy
-    research, docs/accuracy.md). With the linear head the model starts at
+    The one place these defaults are decided (rounds 7, 9 and 12 of the
+    accuracy research, docs/accuracy.md). With the linear head the model starts at
     the logistic probe (``head_init="logistic"``), keeps that head
     (``head_learning_rate=0``: only the program trains, against it), reads
-    the series and its first difference (``views="series+diff"``), and once
+    the series and its first difference (``views="series+diff"``), each
+    also stretched 4 times (``time_scales="1+4"``) with the programs trained
+    on the stretched waveforms only (``program_scales="4"``: round 11 found
+    the program's gain there), and once
     the program has trained, refits the head to what the program made of the
     training series (``refit_head=True``; white-box training, which the
     round-9 measurement used; a black-box refit would spend queries).
     The many-to-one mappings have no head to start, keep or refit, and read the
-    series alone (several views need one linear head over them, white-box
-    training and no sample-specific mask). A head that starts at random, or
+    series alone at its own length (several views or scales need one linear
+    head over them, white-box training and no sample-specific mask).
+    ``program_scales="auto"`` trains the programs of the scales above 1 when
+    ``time_scales`` reads the series at scale 1 beside them, and every
+    program otherwise. A head that starts at random, or
     a model whose program does not train, trains its head at
     ``learning_rate`` (``head_learning_rate=None``) and is not refitted. Values other than
     ``"auto"`` are kept, so calling it twice changes nothing.
@@ -509,9 +515,13 @@ def resolve_auto(params):
     >>> resolved = resolve_auto(V2SClassifier().get_params())
     >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"], resolved["refit_head"]
     ('logistic', 0.0, 'series+diff', True)
+    >>> resolved["time_scales"], resolved["program_scales"]
+    ('1+4', '4')
     >>> resolved = resolve_auto(V2SClassifier(mapping="random").get_params())
     >>> resolved["head_init"], resolved["head_learning_rate"], resolved["views"], resolved["refit_head"]
     ('random', None, 'series', False)
+    >>> resolved["time_scales"], resolved["program_scales"]
+    ('1', 'all')
     """
     params = dict(params)
     linear = params["mapping"] == "linear"
@@ -521,13 +531,26 @@ def resolve_auto(params):
         keep_head = params["head_init"] == "logistic" and params.get("train_program", True)
         params["head_learning_rate"] = 0.0 if keep_head else None
     white_box = params.get("training", "white-box") == "white-box"
+    joinable = linear and white_box and not params.get("sample_specific_mask")
     if params.get("views", "series") == "auto":
-        joinable = linear and white_box and not params.get("sample_specific_mask")
         params["views"] = "series+diff" if joinable else "series"
+    if params.get("time_scales", "1") == "auto":
+        params["time_scales"] = "1+4" if joinable else "1"
+    if params.get("program_scales", "all") == "auto":
+        params["program_scales"] = _stretched_scales(params.get("time_scales", "1"))
     if params.get("refit_head", False) == "auto":
         kept_start = params["head_init"] == "logistic" and params.get("head_learning_rate") == 0
         params["refit_head"] = bool(kept_start and white_box)
     return params
+
+
+def _stretched_scales(time_scales):
+    """``program_scales="auto"``: the scales above 1 of ``time_scales`` when it also has 1, else ``"all"``."""
+    scales = time_scales_of(time_scales)
+    stretched = [scale for scale in scales if scale > 1]
+    if 1 in scales and stretched:
+        return JOINER.join(map(str, stretched))
+    return "all"
 
 
 def resolve_readout(params, source):
