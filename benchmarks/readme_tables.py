@@ -104,8 +104,11 @@ def core(path):
     if params.get("refit_head") is True:  # round 9: refitted to the trained program's outputs
         head += " refitted to the trained program's outputs,"
     views = params.get("views", "series")
+    scales = ""
+    if params.get("time_scales", "1") != "1":  # round 12: also stretched, programs on some scales
+        scales = f" at time scales {params['time_scales']} (programs trained at {params['program_scales']})"
     configuration = (
-        f"{params['source']} reading {' and '.join(views.split('+'))}, {head} on its "
+        f"{params['source']} reading {' and '.join(views.split('+'))}{scales}, {head} on its "
         f"{runs[0].get('readout', 'logits')} readout, lr {params['learning_rate']}, {params['max_epochs']} epochs"
     )
     return (
