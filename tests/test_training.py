@@ -1090,6 +1090,11 @@ def test_the_default_starts_at_the_probe_keeps_its_head_and_trains_the_stretched
         ({"time_scales": "1+2+4"}, ("logistic", 0.0, "series+diff", "1+2+4", "2+4")),
         ({"time_scales": "2+4"}, ("logistic", 0.0, "series+diff", "2+4", "all")),
         ({"program_scales": "1"}, ("logistic", 0.0, "series+diff", "1+4", "1")),
+        # The stretched copies need windows that place any length: a framing source, one segment.
+        ({"source": "speech-embedding"}, ("logistic", 0.0, "series+diff", "1", "all")),
+        ({"source": "crepe-tiny+crepe-full"}, ("logistic", 0.0, "series+diff", "1+4", "4")),
+        ({"resample": "auto"}, ("logistic", 0.0, "series+diff", "1", "all")),
+        ({"segments": 2}, ("logistic", 0.0, "series+diff", "1", "all")),
     ],
 )
 def test_auto_defaults_follow_the_mapping_and_what_can_train(params, expected):
@@ -1097,6 +1102,18 @@ def test_auto_defaults_follow_the_mapping_and_what_can_train(params, expected):
     names = ("head_init", "head_learning_rate", "views", "time_scales", "program_scales")
     assert tuple(resolved[name] for name in names) == expected
     assert resolve_auto(resolved) == resolved
+
+
+def test_the_default_reads_a_multivariate_series_or_a_custom_source_at_its_own_length(small_xy):
+    """Windows place univariate series only, and only a framing source takes a series of any length."""
+    assert resolve_auto(V2SClassifier().get_params(), n_channels=2)["time_scales"] == "1"
+    X, y = small_xy
+    net = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.Tanh())
+    clf = V2SClassifier(from_module(net, 16000, 64), max_epochs=1, random_state=0).fit(X, y)
+    assert [program.series_length for program in clf.model_.program.programs] == [30, 30]
+    X2 = np.stack([X, X[:, ::-1]], axis=1)  # two channels: stretched ones could outgrow what windows place
+    clf = V2SClassifier(max_epochs=1, random_state=0).fit(X2, y)
+    assert [program.series_length for program in clf.model_.program.programs] == [30, 30]
 
 
 def test_the_many_to_one_mappings_still_fit_with_the_defaults(small_xy):

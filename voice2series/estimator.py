@@ -161,8 +161,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     time_scales : str, default="auto"
         How many times longer than itself each view is read: different
         positive integers joined by ``"+"``, or ``"auto"``: ``"1+4"`` with
-        ``mapping="linear"``, white-box training and no sample-specific mask,
-        else ``"1"`` (:func:`voice2series.training.resolve_auto`; round 12's
+        ``mapping="linear"``, white-box training, no sample-specific mask, and
+        univariate series that ``resample="windows"`` places at any length
+        (a source that frames long inputs such as CREPE, one segment, no
+        fixed ``input_length``), else ``"1"`` (:func:`voice2series.training.resolve_auto`; round 12's
         default, docs/accuracy.md). ``"1"``: the series at its own
         length. ``"k"``: stretched ``k`` times by linear interpolation
         before it is placed (by ``resample``'s rule, so with ``"windows"``
@@ -623,7 +625,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 f"y has 1 class ({encoder.classes_[0]!r}); classification needs at least "
                 "2 classes. Check that y holds the labels of every training series."
             )
-        params = resolve_auto(self.get_params())
+        params = resolve_auto(self.get_params(), n_channels=X.shape[1])
         self._check_variant_params(params)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)

@@ -18,7 +18,16 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
 from .program import InputProgram, JointProgram, series_length_in_waveform, window_layout
-from .sources import JOINER, AcousticSource, JointSource, MemberBatch, SplitBatch, get_source, member_names
+from .sources import (
+    JOINER,
+    AcousticSource,
+    JointSource,
+    MemberBatch,
+    SplitBatch,
+    frames_long_inputs,
+    get_source,
+    member_names,
+)
 
 __all__ = [
     "AUTO_EARLY_STOPPING_MIN_SERIES",
@@ -474,7 +483,7 @@ def _windowed_source(params, source, n_channels, n_timepoints):
     return source, layout
 
 
-def resolve_auto(params):
+def resolve_auto(params, n_channels=1):
     """``params`` with the ``"auto"`` values of ``head_init``, ``head_learning_rate``, ``views``,
     ``time_scales``, ``program_scales`` and ``refit_head`` decided.
 
@@ -492,7 +501,11 @@ def resolve_auto(params):
     The many-to-one mappings have no head to start, keep or refit, and read the
     series alone at its own length (several views or scales need one linear
     head over them, white-box training and no sample-specific mask).
-    ``program_scales="auto"`` trains the programs of the scales above 1 when
+    The stretched copies also need what ``resample="windows"`` needs to
+    place a series of any length at its own resolution (a source that frames
+    long inputs, CREPE; one segment; no fixed ``input_length``; univariate
+    series), where round 12 measured them; otherwise ``time_scales="auto"``
+    is ``"1"``. ``program_scales="auto"`` trains the programs of the scales above 1 when
     ``time_scales`` reads the series at scale 1 beside them, and every
     program otherwise. A head that starts at random, or
     a model whose program does not train, trains its head at
@@ -503,6 +516,8 @@ def resolve_auto(params):
     ----------
     params : dict
         :class:`~voice2series.V2SClassifier` parameters (``get_params()``).
+    n_channels : int, default=1
+        Channels of the series the model is for.
 
     Returns
     -------
@@ -535,13 +550,24 @@ def resolve_auto(params):
     if params.get("views", "series") == "auto":
         params["views"] = "series+diff" if joinable else "series"
     if params.get("time_scales", "1") == "auto":
-        params["time_scales"] = "1+4" if joinable else "1"
+        params["time_scales"] = "1+4" if joinable and _windows_place_any_length(params, n_channels) else "1"
     if params.get("program_scales", "all") == "auto":
         params["program_scales"] = _stretched_scales(params.get("time_scales", "1"))
     if params.get("refit_head", False) == "auto":
         kept_start = params["head_init"] == "logistic" and params.get("head_learning_rate") == 0
         params["refit_head"] = bool(kept_start and white_box)
     return params
+
+
+def _windows_place_any_length(params, n_channels):
+    """Whether ``resample="windows"`` can place a stretched series of any length (see _windowed_source)."""
+    return (
+        params.get("resample", "windows") == "windows"
+        and frames_long_inputs(params.get("source", "crepe-tiny"))
+        and params.get("segments", 1) == 1
+        and params.get("input_length") is None
+        and n_channels == 1
+    )
 
 
 def _stretched_scales(time_scales):

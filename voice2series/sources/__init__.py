@@ -61,6 +61,7 @@ __all__ = [
     "VGGishSource",
     "available",
     "from_function",
+    "frames_long_inputs",
     "from_module",
     "package_file",
     "get_source",
@@ -161,6 +162,23 @@ _REGISTRY = {
 def source_names() -> list[str]:
     """Names accepted by :func:`get_source` and ``V2SClassifier(source=...)``."""
     return sorted(_REGISTRY)
+
+
+def frames_long_inputs(source) -> bool:
+    """Whether ``source`` (a registered name, a joint name, or an instance) cuts a long input into frames,
+    so that ``resample="windows"`` places a series of any length at its own resolution (CREPE).
+
+    Examples
+    --------
+    >>> frames_long_inputs("crepe-tiny"), frames_long_inputs("crepe-tiny+speech-embedding")
+    (True, False)
+    """
+    if not isinstance(source, str):
+        return getattr(source, "frame_length", None) is not None
+    names = member_names(source) or [source]
+    builders = [_REGISTRY[name].build for name in names if name in _REGISTRY]
+    classes = [getattr(build, "func", build) for build in builders]
+    return len(classes) == len(names) and all(getattr(cls, "frame_length", None) for cls in classes)
 
 
 def input_length(source: str) -> int:
