@@ -1104,7 +1104,7 @@ def test_auto_defaults_follow_the_mapping_and_what_can_train(params, expected):
     assert resolve_auto(resolved) == resolved
 
 
-def test_the_default_reads_a_multivariate_series_or_a_custom_source_at_its_own_length(small_xy):
+def test_the_default_reads_a_multivariate_series_or_a_custom_source_at_its_own_length(small_xy, tmp_path):
     """Windows place univariate series only, and only a framing source takes a series of any length."""
     assert resolve_auto(V2SClassifier().get_params(), n_channels=2)["time_scales"] == "1"
     X, y = small_xy
@@ -1114,6 +1114,10 @@ def test_the_default_reads_a_multivariate_series_or_a_custom_source_at_its_own_l
     X2 = np.stack([X, X[:, ::-1]], axis=1)  # two channels: stretched ones could outgrow what windows place
     clf = V2SClassifier(max_epochs=1, random_state=0).fit(X2, y)
     assert [program.series_length for program in clf.model_.program.programs] == [30, 30]
+    clf.save(tmp_path / "two_channels.v2s")  # rebuilt from get_params(): "auto" decided alike
+    np.testing.assert_allclose(
+        V2SClassifier.load(tmp_path / "two_channels.v2s").predict_proba(X2), clf.predict_proba(X2)
+    )
 
 
 def test_the_many_to_one_mappings_still_fit_with_the_defaults(small_xy):

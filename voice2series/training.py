@@ -362,7 +362,8 @@ def build_model(params, series_shape, n_classes, rng):
         copied before fine-tuning unfreezes it, so the caller's object never
         changes.
     """
-    params = resolve_auto(params)
+    # The channels decide time_scales="auto"; loading a saved model rebuilds it from get_params().
+    params = resolve_auto(params, n_channels=series_shape[0])
     names = member_names(params["source"]) or [params["source"]]
     views = params.get("views", "series").split(JOINER)
     scales = time_scales_of(params.get("time_scales", "1"))
