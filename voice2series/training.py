@@ -438,6 +438,43 @@ def _program_and_source(params, series_shape, view="series"):
     return program, source
 
 
+def unmet_window_needs(params, source, n_channels):
+    """What ``resample="windows"`` needs to place a long series and ``params`` does not give it.
+
+    The one statement of those needs: :func:`_windowed_source` refuses a
+    configuration that lacks one, and ``time_scales="auto"`` reads the
+    stretched copies only where none is lacking.
+
+    Parameters
+    ----------
+    params : dict
+        :class:`~voice2series.V2SClassifier` parameters.
+    source : str or AcousticSource
+        The source by name (as ``params`` give it) or built.
+    n_channels : int
+        Channels of the series.
+
+    Returns
+    -------
+    list of str
+        The unmet needs, worded for an error message; empty when windows can be placed.
+
+    Examples
+    --------
+    >>> unmet_window_needs({"segments": 1, "input_length": None}, "crepe-tiny", 1)
+    []
+    >>> unmet_window_needs({"segments": 2, "input_length": None}, "speech-embedding", 1)
+    ['a source that frames long inputs (CREPE)', 'segments=1']
+    """
+    needs = {
+        "a source that frames long inputs (CREPE)": frames_long_inputs(source),
+        "univariate series": n_channels == 1,
+        "segments=1": params.get("segments", 1) == 1,
+        "input_length=None (the windows set it)": params.get("input_length") is None,
+    }
+    return [need for need, met in needs.items() if not met]
+
+
 def _windowed_source(params, source, n_channels, n_timepoints):
     """``resample="windows"``: a source of one frame per window, and the program's layout.
 
@@ -453,13 +490,7 @@ def _windowed_source(params, source, n_channels, n_timepoints):
     frame_length = getattr(frame_source, "frame_length", None)
     if n_timepoints <= (frame_length or frame_source.input_length) // 2:
         return None
-    problems = {
-        "a source that frames long inputs (CREPE)": frame_length is None,
-        "univariate series": n_channels != 1,
-        "segments=1": params["segments"] != 1,
-        "input_length=None (the windows set it)": params["input_length"] is not None,
-    }
-    unmet = [need for need, failed in problems.items() if failed]
+    unmet = unmet_window_needs(params, frame_source, n_channels)
     if unmet:
         raise ValueError(
             f"resample='windows' needs {' and '.join(unmet)}; got source={frame_source.name!r}, "
@@ -561,14 +592,9 @@ def resolve_auto(params, n_channels=1):
 
 
 def _windows_place_any_length(params, n_channels):
-    """Whether ``resample="windows"`` can place a stretched series of any length (see _windowed_source)."""
-    return (
-        params.get("resample", "windows") == "windows"
-        and frames_long_inputs(params.get("source", "crepe-tiny"))
-        and params.get("segments", 1) == 1
-        and params.get("input_length") is None
-        and n_channels == 1
-    )
+    """Whether ``resample="windows"`` is asked for and can place a stretched series of any length."""
+    source = params.get("source", "crepe-tiny")
+    return params.get("resample", "windows") == "windows" and not unmet_window_needs(params, source, n_channels)
 
 
 def _stretched_scales(time_scales):
