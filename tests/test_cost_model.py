@@ -112,6 +112,22 @@ def test_windows_count_one_source_frame_each():
     assert cost_model._phase_scale("predict", {"views": "series", "time_scales": "1"}, 1460) == 5
 
 
+def test_the_windows_counted_are_the_windows_the_model_builds_whatever_the_hop():
+    import numpy as np
+
+    from voice2series import V2SClassifier
+    from voice2series.training import build_model
+
+    for hop in (0.5, 1.0):
+        params = V2SClassifier(stretched_window_hop=hop).get_params()
+        model = build_model(params, (1, 1460), 3, np.random.RandomState(0))
+        frames = sum(len(program.offsets) for program in model.program.programs)
+        assert cost_model._source_frames(params, n_timepoints=1460) == frames == 2 * (5 + {0.5: 22, 1.0: 12}[hop])
+    # A row written before the parameter existed had the stretched windows half a window apart.
+    row = cost_model._params_of({"config": '{"time_scales": "1+4", "views": "series", "resample": "windows"}'})
+    assert cost_model._source_frames(row, n_timepoints=1460) == 5 + 22
+
+
 def test_every_time_scale_counts_the_windows_of_its_stretched_series():
     from voice2series import V2SClassifier
 

@@ -273,6 +273,17 @@ def test_window_layout_cuts_long_series_into_half_frames_overlapping_by_about_ha
     assert hops.max() <= window // 2 and hops.min() >= window // 2 - 40
 
 
+@pytest.mark.parametrize("n_timepoints", [513, 1460, 5840, 8000])
+def test_windows_a_window_apart_cover_every_sample_in_about_half_the_windows(n_timepoints):
+    """hop=1.0: end to end, no sample between two windows left out, and no more windows than needed."""
+    n_windows, window = window_layout(n_timepoints, 1024, hop=1.0)
+    starts = window_starts(n_timepoints, window, n_windows)
+    assert starts[0] == 0 and starts[-1] + window == n_timepoints
+    assert np.diff(starts).max() <= window  # no gap
+    assert n_windows == int(np.ceil(n_timepoints / window))  # the fewest windows that cover the series
+    assert n_windows <= window_layout(n_timepoints, 1024)[0] // 2 + 1
+
+
 def test_windows_put_each_window_in_its_own_frame_and_the_program_around_it():
     series = torch.arange(1.0, 1461.0)[None]  # sample i holds i + 1: positions are checkable
     n_windows, window = window_layout(1460, 1024)

@@ -930,6 +930,28 @@ def test_a_stretched_long_series_takes_windows_at_its_stretched_length():
     assert [source.input_length for source in model.source.members] == [1024, 1024 * layouts[1][1]]
 
 
+def test_stretched_window_hop_spaces_the_stretched_copies_windows_only(small_xy, tmp_path):
+    """stretched_window_hop=1.0: the stretched members' windows end to end, scale 1 still half a window
+    apart, through fit, save and load."""
+    params = tiny_classifier(views="series", time_scales="1+4", stretched_window_hop=1.0).get_params()
+    model = build_model(params, (1, 1460), 3, np.random.RandomState(0))
+    frames = [len(program.offsets) for program in model.program.programs]
+    assert frames == [window_layout(1460, 1024)[0], window_layout(5840, 1024, hop=1.0)[0]] == [5, 12]
+    assert [source.input_length for source in model.source.members] == [1024 * 5, 1024 * 12]
+    X, y = small_xy
+    X = np.repeat(X, 10, axis=1)  # 300 samples: one window; stretched 4 times, 3 windows instead of 4
+    clf = tiny_classifier(time_scales="1+4", stretched_window_hop=1.0, max_epochs=1).fit(X, y)
+    assert [len(program.offsets) for program in clf.model_.program.programs] == [1, 3, 1, 3]
+    clf.save(tmp_path / "apart.v2s")
+    np.testing.assert_allclose(V2SClassifier.load(tmp_path / "apart.v2s").predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("value", [0.0, 1.5, "half"])
+def test_a_stretched_window_hop_outside_0_1_is_refused_naming_the_range(small_xy, value):
+    with pytest.raises(ValueError, match="'stretched_window_hop' parameter.*range \\(0.0, 1.0\\]"):
+        tiny_classifier(stretched_window_hop=value).fit(*small_xy)
+
+
 @pytest.mark.parametrize("value", ["0", "1+1", "1+01", "one", "1+", "+", "2.5", "١"])
 def test_bad_time_scales_are_refused_with_the_form_to_use(small_xy, value):
     with pytest.raises(ValueError, match="'time_scales' parameter.*different positive integers joined by"):

@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from .estimator import V2SClassifier
-from .program import window_layout
+from .program import HALF_WINDOW_HOP, window_layout
 from .sources import input_length
-from .training import program_scales_of, resolve_auto, time_scales_of
+from .training import program_scales_of, resolve_auto, time_scales_of, window_hop
 
 __all__ = ["FEATURES", "CostModel", "dataset_shapes", "default_model", "fit_cost_model", "plan", "format_plan"]
 
@@ -80,7 +80,8 @@ def _source_frames(params, n_timepoints=None, scales=None):
     before views (time scales) existed read the series alone (at its own
     length). ``resample="windows"`` keeps a long series at its own resolution,
     one frame per window (:func:`~voice2series.program.window_layout`), of
-    the series stretched ``k`` times at scale ``k``; every other rule
+    the series stretched ``k`` times at scale ``k``, the windows as far apart
+    as :func:`~voice2series.training.window_hop` says; every other rule
     shrinks or places it in one frame.
     """
     resolved = _resolved(params)
@@ -89,7 +90,9 @@ def _source_frames(params, n_timepoints=None, scales=None):
     n_windows = len(scales)
     if resolved["resample"] == "windows" and n_timepoints is not None:
         frame = input_length(COSTED_SOURCE)
-        n_windows = sum(window_layout(scale * int(n_timepoints), frame)[0] for scale in scales)
+        n_windows = sum(
+            window_layout(scale * int(n_timepoints), frame, window_hop(resolved, scale))[0] for scale in scales
+        )
     return n_views * float((params or {}).get("ensemble", 1) or 1) * n_windows
 
 
@@ -228,6 +231,7 @@ def _params_of(row):
         "views": config.get("views", "series"),
         "time_scales": config.get("time_scales", "1"),
         "program_scales": config.get("program_scales", "all"),
+        "stretched_window_hop": config.get("stretched_window_hop", HALF_WINDOW_HOP),
         # None (no resampling) and rows from before the parameter: the series in one frame.
         "resample": config.get("resample") or "fit",
         "mapping": config.get("mapping"),

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, QueryCounter
 from .crossfit import cross_fit_options, train_cross_fitted
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
-from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
+from .program import HALF_WINDOW_HOP, INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
 from .series_input import check_series
 from .sources import JOINER, AcousticSource, member_names, source_names
 from .training import (
@@ -189,6 +189,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         nothing over δ = 0 in round 11's cross-validation, where training
         every program added 0.010 and training the stretched ones alone
         (``"4"``, the default since round 12) 0.007 (docs/accuracy.md).
+    stretched_window_hop : float, default=0.5
+        With ``resample="windows"``, the share of a window between the
+        starts of neighbouring windows in the stretched copies
+        (``time_scales`` above 1), in ``(0, 1]``. 0.5: they overlap by about
+        half, as at scale 1. 1.0: end to end, about half the windows and
+        source passes of those copies (:func:`voice2series.program.window_layout`,
+        :func:`voice2series.training.window_hop`).
     head_init : {"auto", "random", "logistic"}, default="auto"
         How the linear head starts. ``"auto"``: ``"logistic"`` with
         ``mapping="linear"``, else ``"random"``
@@ -450,6 +457,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "views": [StrOptions({"auto"}), ViewNames(set(VIEWS))],
         "time_scales": [StrOptions({"auto"}), TimeScales()],
         "program_scales": [StrOptions({"auto", "all"}), TimeScales()],
+        "stretched_window_hop": [Interval(Real, 0, 1, closed="right")],
         "head_init": [StrOptions({"auto", *HEAD_INITS})],
         "outputs_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "mapping_reduction": [StrOptions(set(MAPPING_REDUCTIONS))],
@@ -501,6 +509,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         views="auto",
         time_scales="auto",
         program_scales="auto",
+        stretched_window_hop=HALF_WINDOW_HOP,
         head_init="auto",
         outputs_per_class=None,
         mapping_reduction="logits",
@@ -548,6 +557,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.views = views
         self.time_scales = time_scales
         self.program_scales = program_scales
+        self.stretched_window_hop = stretched_window_hop
         self.head_init = head_init
         self.outputs_per_class = outputs_per_class
         self.mapping_reduction = mapping_reduction

@@ -73,6 +73,9 @@ MAX_SERIES_SHARE = 0.5
 # The least share of the waveform any configuration must leave to the
 # program; an explicit length (or resample=None) that leaves less is refused.
 MIN_PROGRAM_SHARE = 0.25
+# resample="windows": neighbouring windows start half a window apart, so each
+# sample but the ends is read in two windows (rounds 2-12).
+HALF_WINDOW_HOP = 0.5
 
 
 def n_program_values(input_length, knot_spacing=1):
@@ -158,14 +161,16 @@ def series_length_in_waveform(n_timepoints, input_length, *, segments=1, n_chann
     return length
 
 
-def window_layout(n_timepoints, frame_length):
+def window_layout(n_timepoints, frame_length, hop=HALF_WINDOW_HOP):
     """Windows of a series kept at its own resolution: ``(n_windows, window)``.
 
     A series of at most ``MAX_SERIES_SHARE * frame_length`` samples is one
     window, itself. A longer one is cut into windows of that length (half a
-    source frame) whose starts overlap by about half a window, the last one
-    ending on the series' last sample; each window gets its own source frame,
-    and the program the other half of it.
+    source frame) whose starts are about ``hop`` windows apart (half a
+    window by default, so neighbours overlap by about half; 1: end to end,
+    about half the windows), the last one ending on the series' last sample;
+    each window gets its own source frame, and the program the other half
+    of it.
 
     Parameters
     ----------
@@ -173,6 +178,8 @@ def window_layout(n_timepoints, frame_length):
         Length of the training series.
     frame_length : int
         Samples of one source frame.
+    hop : float, default=0.5
+        Share of a window between the starts of neighbouring windows, in ``(0, 1]``.
 
     Returns
     -------
@@ -182,14 +189,16 @@ def window_layout(n_timepoints, frame_length):
     --------
     >>> window_layout(1460, 1024)
     (5, 512)
+    >>> window_layout(1460, 1024, hop=1.0)
+    (3, 512)
     >>> window_layout(300, 1024)
     (1, 300)
     """
     window = max(int(MAX_SERIES_SHARE * frame_length), 1)
     if n_timepoints <= window:
         return 1, int(n_timepoints)
-    hop = max(window // 2, 1)
-    return int(np.ceil((n_timepoints - window) / hop)) + 1, window
+    step = max(int(window * hop), 1)
+    return int(np.ceil((n_timepoints - window) / step)) + 1, window
 
 
 def window_starts(n_timepoints, window, n_windows):

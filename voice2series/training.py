@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .blackbox import QueryBudgetExhausted, zo_train_one_epoch
 from .mapping import make_mapping
-from .program import InputProgram, JointProgram, series_length_in_waveform, window_layout
+from .program import HALF_WINDOW_HOP, InputProgram, JointProgram, series_length_in_waveform, window_layout
 from .sources import (
     JOINER,
     AcousticSource,
@@ -59,8 +59,10 @@ __all__ = [
     "train_model",
     "train_one_epoch",
     "training_options",
+    "unmet_window_needs",
     "uses_early_stopping",
     "validation_split",
+    "window_hop",
 ]
 
 
@@ -374,6 +376,7 @@ def build_model(params, series_shape, n_classes, rng):
             {**params, "source": name, "train_program": params["train_program"] and scale in trained_scales},
             (n_channels, scale * n_timepoints),
             view,
+            window_hop(params, scale),
         )
         for view in views
         for scale in scales
@@ -401,13 +404,15 @@ def build_model(params, series_shape, n_classes, rng):
     return ReprogrammedModel(program, source, mapping)
 
 
-def _program_and_source(params, series_shape, view="series"):
-    """The program (placing ``view`` of the series) and source of one named source (or source instance),
-    before fine-tuning."""
+def _program_and_source(params, series_shape, view="series", hop=HALF_WINDOW_HOP):
+    """The program (placing ``view`` of the series, in windows ``hop`` apart) and source of one named source
+    (or source instance), before fine-tuning."""
     n_channels, n_timepoints = series_shape
     options = {} if params["input_length"] is None else {"input_length": params["input_length"]}
     source = get_source(params["source"], **options)
-    windowed = _windowed_source(params, source, n_channels, n_timepoints) if params["resample"] == "windows" else None
+    windowed = (
+        _windowed_source(params, source, n_channels, n_timepoints, hop) if params["resample"] == "windows" else None
+    )
     if windowed is not None:
         source, layout = windowed
     else:
@@ -436,6 +441,22 @@ def _program_and_source(params, series_shape, view="series"):
     )
     program.delta.requires_grad_(params["train_program"])
     return program, source
+
+
+def window_hop(params, scale):
+    """Share of a window between neighbouring windows' starts in a member of time scale ``scale``.
+
+    Half a window at scale 1 (:data:`~voice2series.program.HALF_WINDOW_HOP`);
+    ``stretched_window_hop`` in the stretched copies, which take ``scale``
+    times the windows (1: end to end, about half of them). The one rule the
+    model's layout and :mod:`voice2series.cost_model` both follow.
+
+    Examples
+    --------
+    >>> window_hop({"stretched_window_hop": 1.0}, 1), window_hop({"stretched_window_hop": 1.0}, 4)
+    (0.5, 1.0)
+    """
+    return HALF_WINDOW_HOP if scale == 1 else params.get("stretched_window_hop", HALF_WINDOW_HOP)
 
 
 def unmet_window_needs(params, source, n_channels):
@@ -475,11 +496,11 @@ def unmet_window_needs(params, source, n_channels):
     return [need for need, met in needs.items() if not met]
 
 
-def _windowed_source(params, source, n_channels, n_timepoints):
+def _windowed_source(params, source, n_channels, n_timepoints, hop=HALF_WINDOW_HOP):
     """``resample="windows"``: a source of one frame per window, and the program's layout.
 
     The series keeps its own resolution; :func:`~voice2series.program.window_layout`
-    cuts it into half-frame windows and the source gets one frame per window
+    cuts it into half-frame windows ``hop`` windows apart and the source gets one frame per window
     (its outputs are pooled over frames as the source pools them). None when
     the series fits in half a frame (half the input of a source without
     frames): it is placed as with ``"auto"``, whatever the channels, segments
@@ -497,7 +518,7 @@ def _windowed_source(params, source, n_channels, n_timepoints):
             f"{n_channels} channel(s), segments={params['segments']}, "
             f"input_length={params['input_length']}. Use resample='auto' otherwise."
         )
-    n_windows, window = window_layout(n_timepoints, frame_length)
+    n_windows, window = window_layout(n_timepoints, frame_length, hop)
     if isinstance(params["source"], AcousticSource):
         if n_windows * frame_length != frame_source.input_length:
             raise ValueError(
