@@ -160,6 +160,9 @@ def test_resume_after_interruption_keeps_every_row_once(tmp_path, monkeypatch):
         ("time_scales", {}, False),
         ("time_scales", {"time_scales": "1"}, True),
         ("program_scales", {"time_scales": "1", "program_scales": "all"}, True),
+        # Round 13's: a row without the hop had the stretched windows half a window apart.
+        ("stretched_window_hop", {}, False),
+        ("stretched_window_hop", {"stretched_window_hop": 0.5}, True),
     ],
 )
 def test_a_row_written_before_a_parameter_existed_resumes_when_it_ran_the_same(tmp_path, dropped, pinned, resumed):

@@ -132,19 +132,20 @@ def test_every_time_scale_counts_the_windows_of_its_stretched_series():
     from voice2series import V2SClassifier
 
     epochs = V2SClassifier().get_params()["max_epochs"]
-    # 1460 samples: 5 windows; stretched 4 times, 5840 samples: window_layout(5840, 1024), 22 windows.
+    # 1460 samples: 5 windows; stretched 4 times, 5840 samples: window_layout(5840, 1024, hop=1.0), 12 windows
+    # end to end (the default since round 13).
     every = {"time_scales": "1+4", "program_scales": "all"}
-    assert cost_model._effort(every, n_timepoints=1460) == epochs * 2 * (5 + 22)
+    assert cost_model._effort(every, n_timepoints=1460) == epochs * 2 * (5 + 12)
     assert cost_model._effort({"time_scales": "2", "views": "series"}, n_timepoints=300) == epochs * 2
     # Without windows each scale is one frame.
     assert cost_model._effort({**every, "resample": "fit"}, n_timepoints=1460) == epochs * 2 * 2
     # Stretched members with a fixed program make one pass, the others one per epoch.
     fixed = {"time_scales": "1+4", "program_scales": "1"}
-    assert cost_model._effort(fixed, n_timepoints=1460) == epochs * 2 * 5 + 2 * 22
+    assert cost_model._effort(fixed, n_timepoints=1460) == epochs * 2 * 5 + 2 * 12
     # The default trains the stretched members' programs (program_scales="auto").
-    assert cost_model._effort({}, n_timepoints=1460) == epochs * 2 * 22 + 2 * 5
+    assert cost_model._effort({}, n_timepoints=1460) == epochs * 2 * 12 + 2 * 5
     head_only = {"time_scales": "1+4", "train_program": False, "max_epochs": 30}
-    assert cost_model._effort(head_only, n_timepoints=1460) == 2 * (5 + 22)
+    assert cost_model._effort(head_only, n_timepoints=1460) == 2 * (5 + 12)
     one_member = {"views": "series", "time_scales": "1", "train_program": False, "max_epochs": 30}
     assert cost_model._effort(one_member, 1460) == 30 * 5
 

@@ -189,13 +189,13 @@ def test_paper_preset_fits_predicts_and_reloads(small_xy, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "preset, program_scales",
+    "preset, program_scales, hop",
     [
-        ("default", "4"),  # benchmarks/round12_default_bench.sh (round 12)
-        ("program-scales", "all"),  # benchmarks/round11_program_scales_seeds_bench.sh
+        ("default", "4", 1.0),  # benchmarks/round13_default_bench.sh (round 13)
+        ("program-scales", "all", 0.5),  # benchmarks/round11_program_scales_seeds_bench.sh
     ],
 )
-def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_scales):
+def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_scales, hop):
     """The bench script's options, as the preset resolves them."""
     resolved = resolve_auto(make_preset(preset).get_params())
     ran = {
@@ -206,6 +206,7 @@ def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_sc
         "refit_head": True,
         "time_scales": "1+4",
         "program_scales": program_scales,
+        "stretched_window_hop": hop,
         "train_program": True,
     }
     assert {name: resolved[name] for name in ran} == ran

@@ -539,6 +539,8 @@ VALUES_BEFORE_DEFAULT_CHANGED = {
     # Round 12's (voice2series.presets.ROUND9_DEFAULT): each view at its own length.
     "time_scales": "1",
     "program_scales": "all",
+    # Round 13's (voice2series.presets.ROUND12_DEFAULT): stretched windows half a window apart.
+    "stretched_window_hop": 0.5,
 }
 
 

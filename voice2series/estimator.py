@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .blackbox import QueryBudgetExhausted, QueryCounter
 from .crossfit import cross_fit_options, train_cross_fitted
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
-from .program import HALF_WINDOW_HOP, INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
+from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
 from .series_input import check_series
 from .sources import JOINER, AcousticSource, member_names, source_names
 from .training import (
@@ -189,12 +189,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         nothing over δ = 0 in round 11's cross-validation, where training
         every program added 0.010 and training the stretched ones alone
         (``"4"``, the default since round 12) 0.007 (docs/accuracy.md).
-    stretched_window_hop : float, default=0.5
+    stretched_window_hop : float, default=1.0
         With ``resample="windows"``, the share of a window between the
         starts of neighbouring windows in the stretched copies
-        (``time_scales`` above 1), in ``(0, 1]``. 0.5: they overlap by about
-        half, as at scale 1. 1.0: end to end, about half the windows and
-        source passes of those copies (:func:`voice2series.program.window_layout`,
+        (``time_scales`` above 1), in ``(0, 1]``. 1.0 (the default since
+        round 13): end to end, about half the windows and source passes of
+        those copies that 0.5 takes; 0.5: they overlap by about half, as at
+        scale 1 (rounds 10-12). In round 13's cross-validation 1.0 scored
+        level with 0.5 in half the fit time (docs/accuracy.md;
+        :func:`voice2series.program.window_layout`,
         :func:`voice2series.training.window_hop`).
     head_init : {"auto", "random", "logistic"}, default="auto"
         How the linear head starts. ``"auto"``: ``"logistic"`` with
@@ -509,7 +512,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         views="auto",
         time_scales="auto",
         program_scales="auto",
-        stretched_window_hop=HALF_WINDOW_HOP,
+        stretched_window_hop=1.0,
         head_init="auto",
         outputs_per_class=None,
         mapping_reduction="logits",

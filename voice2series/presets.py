@@ -68,6 +68,7 @@ __all__ = [
     "ROUND3_DEFAULT",
     "ROUND7_DEFAULT",
     "ROUND9_DEFAULT",
+    "ROUND12_DEFAULT",
     "SourceChoice",
     "make_ensemble",
     "make_preset",
@@ -132,10 +133,15 @@ class SourceChoice:
     params: dict
 
 
-#: V2SClassifier's defaults before round 12 of the accuracy research (issue 15)
-#: where round 12 changed them: each view read at its own length only (round
-#: 9's default is ``{**ROUND9_DEFAULT}`` on top of today's).
-ROUND9_DEFAULT = {"time_scales": "1", "program_scales": "all"}
+#: V2SClassifier's defaults before round 13 of the accuracy research (issue 15)
+#: where round 13 changed them: the stretched copies' windows half a window
+#: apart, as at scale 1 (round 12's default is ``{**ROUND12_DEFAULT}`` on top
+#: of today's).
+ROUND12_DEFAULT = {"stretched_window_hop": 0.5}
+#: V2SClassifier's defaults before round 12 where rounds 12 and 13 changed them:
+#: each view read at its own length only (round 9's default is
+#: ``{**ROUND9_DEFAULT}`` on top of today's).
+ROUND9_DEFAULT = {**ROUND12_DEFAULT, "time_scales": "1", "program_scales": "all"}
 #: V2SClassifier's defaults before round 9 where rounds 9 and 12 changed them:
 #: the head kept as training ended, each view at its own length.
 ROUND7_DEFAULT = {**ROUND9_DEFAULT, "refit_head": False}
@@ -163,8 +169,9 @@ PRESETS = {
     "probe": PROBE_SERIES,
     "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_SERIES),
     "probe-diff": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1"},
-    "probe-scales": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1+4"},
-    "program-scales": {"views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
+    # Measured with the stretched windows half a window apart (rounds 10-11).
+    "probe-scales": {**PROBE_PARAMS, **ROUND12_DEFAULT, "views": "series+diff", "time_scales": "1+4"},
+    "program-scales": {**ROUND12_DEFAULT, "views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
