@@ -169,7 +169,7 @@ NOT_PRESETS = {
 # Where each preset's test accuracy comes from: a bench folder and what its V2S rows'
 # configurations must hold (a folder may hold a probe and its trained twin, or several probes).
 PRESET_BENCHES = {
-    "default": ("benchmarks/results/bench_offline_round12", {"program_scales": "4"}),
+    "default": ("benchmarks/results/bench_offline_round13", {"stretched_window_hop": 1.0, "train_program": True}),
     "round9-default": ("benchmarks/results/bench_offline_round9", {"refit_head": True, "early_stopping": "auto"}),
     "round7-default": ("benchmarks/results/bench_offline_round7", {"train_program": True}),
     "round3-default": ("benchmarks/results/bench_offline_round3", {"train_program": True}),

@@ -926,7 +926,7 @@ def test_a_stretched_long_series_takes_windows_at_its_stretched_length():
     params = tiny_classifier(views="series", time_scales="1+2", resample="windows").get_params()
     model = build_model(params, (1, 400), 3, np.random.RandomState(0))
     layouts = [(program.series_length, len(program.offsets)) for program in model.program.programs]
-    assert layouts == [(400, 1), (800, window_layout(800, 1024)[0])]
+    assert layouts == [(400, 1), (800, window_layout(800, 1024, hop=params["stretched_window_hop"])[0])]
     assert [source.input_length for source in model.source.members] == [1024, 1024 * layouts[1][1]]
 
 

@@ -8,7 +8,8 @@ or of ensemble members, whose cost and measured accuracy are documented:
   linear head on the inner statistics starts at the logistic probe and
   stays there while the program trains, 30 epochs at most, round 7, and is
   refitted after, round 9; each view also read stretched 4 times, the
-  programs trained on the stretched waveforms only, round 12).
+  programs trained on the stretched waveforms only, round 12, whose
+  windows sit end to end, round 13).
 - ``"ensemble"``: soft voting over 5 models of round 1's default (CREPE's
   logits, long series shrunk, 100 epochs, a random head) that differ in
   their seed.
