@@ -1,6 +1,7 @@
 """A fitted model outlives the process: V2SClassifier.save/load (persistence.py),
 and pickle/joblib (ReprogrammedModel's __getstate__ rebuilds a registered source)."""
 
+import json
 import pathlib
 import pickle
 
@@ -229,3 +230,20 @@ def test_tuned_model_saves_and_loads_with_its_options(small_xy, tmp_path):
     loaded = V2SClassifier.load(tmp_path / "tuned.v2s")
     assert (loaded.amplitude, loaded.lr_schedule, loaded.label_smoothing) == (2.0, "cosine", 0.1)
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_a_file_written_before_a_parameter_existed_loads_with_the_value_it_ran_with(small_xy, tmp_path):
+    """A round-12 model file has no stretched_window_hop: its stretched windows were half a window apart,
+    which today's default (end to end) would not fit."""
+    X, y = small_xy
+    X = np.repeat(X, 10, axis=1)  # 300 samples: stretched 4 times, 4 windows half a window apart, 3 end to end
+    clf = tiny_classifier(time_scales="1+4", stretched_window_hop=0.5, max_epochs=1).fit(X, y)
+    path = tmp_path / "round12.v2s"
+    clf.save(path)
+    payload = torch.load(path, weights_only=True)
+    params = json.loads(payload["params"])
+    del params["stretched_window_hop"]
+    torch.save({**payload, "params": json.dumps(params)}, path)
+    loaded = V2SClassifier.load(path)
+    assert loaded.stretched_window_hop == 0.5
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)

@@ -39,6 +39,7 @@ from .archive import load_dataset, resample_split, ucr_names
 from .cluster import parallelize, worker_threads
 from .cost_model import default_model
 from .datasets import bundled_datasets
+from .parameters import VALUES_BEFORE_DEFAULT_CHANGED
 from .threads import available_cores
 
 __all__ = [
@@ -525,25 +526,6 @@ def run_benchmark(
     return BenchmarkResult(csv_path, report_path, rows, len(new), n_resumed)
 
 
-#: Values that reproduce results rows written before a V2S parameter existed,
-#: where they differ from today's default. A parameter is added with a default
-#: that keeps earlier results, so only a later change of default is listed.
-VALUES_BEFORE_DEFAULT_CHANGED = {
-    "readout": "logits",
-    # Round 7's defaults (voice2series.presets.ROUND3_DEFAULT) over the values before it.
-    "head_init": "random",
-    "head_learning_rate": None,
-    "views": "series",
-    # Round 9's (voice2series.presets.ROUND7_DEFAULT): no refit before it existed.
-    "refit_head": False,
-    # Round 12's (voice2series.presets.ROUND9_DEFAULT): each view at its own length.
-    "time_scales": "1",
-    "program_scales": "all",
-    # Round 13's (voice2series.presets.ROUND12_DEFAULT): stretched windows half a window apart.
-    "stretched_window_hop": 0.5,
-}
-
-
 def _stored_keys(wanted, done):
     """Each wanted unit's key, or the key of a stored row that ran the same
     configuration before some of today's V2S parameters existed.
@@ -551,7 +533,7 @@ def _stored_keys(wanted, done):
     A key hashes every parameter, so adding one changes every V2S key; a row
     written earlier matches when its configuration, completed with the values
     its missing parameters stand for (today's defaults, or
-    :data:`VALUES_BEFORE_DEFAULT_CHANGED`), is today's configuration.
+    :data:`~voice2series.parameters.VALUES_BEFORE_DEFAULT_CHANGED`), is today's configuration.
 
     Parameters
     ----------

@@ -20,12 +20,33 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 __all__ = [
     "CLI_EXCLUDED",
+    "VALUES_BEFORE_DEFAULT_CHANGED",
     "EstimatorParameter",
     "add_estimator_options",
     "delegating_init",
     "estimator_parameters",
     "params_from_args",
 ]
+
+#: Values that reproduce what a V2SClassifier did before one of its parameters
+#: existed, where they differ from today's default: the bench completes older
+#: results rows with them, and ``load`` older model files. A parameter is added
+#: with a default that keeps earlier results, so only a later change of default
+#: is listed.
+VALUES_BEFORE_DEFAULT_CHANGED = {
+    "readout": "logits",
+    # Round 7's defaults (voice2series.presets.ROUND3_DEFAULT) over the values before it.
+    "head_init": "random",
+    "head_learning_rate": None,
+    "views": "series",
+    # Round 9's (voice2series.presets.ROUND7_DEFAULT): no refit before it existed.
+    "refit_head": False,
+    # Round 12's (voice2series.presets.ROUND9_DEFAULT): each view at its own length.
+    "time_scales": "1",
+    "program_scales": "all",
+    # Round 13's (voice2series.presets.ROUND12_DEFAULT): stretched windows half a window apart.
+    "stretched_window_hop": 0.5,
+}
 
 # Parameters the command line sets its own way: --seed for random_state,
 # progress output for verbose.

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .parameters import VALUES_BEFORE_DEFAULT_CHANGED
 from .training import build_model
 
 FORMAT = "voice2series"
@@ -125,7 +126,10 @@ def load_model(path, cls):
         Fitted, on the CPU; ``predict`` moves it to its ``device``.
     """
     payload = _read(path)
-    clf = cls(**json.loads(payload["params"]))
+    saved = json.loads(payload["params"])
+    # A file written before a parameter existed ran with the value that stood for it then.
+    before = {name: value for name, value in VALUES_BEFORE_DEFAULT_CHANGED.items() if name not in saved}
+    clf = cls(**before, **saved)
     classes = np.asarray(payload["classes"], dtype=np.dtype(payload["classes_dtype"]))
     series_shape = (payload["n_channels"], payload["n_timepoints"])
     model = build_model(clf.get_params(), series_shape, len(classes), np.random.RandomState(0))
