@@ -168,8 +168,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         default, docs/accuracy.md). ``"1"``: the series at its own
         length. ``"k"``: stretched ``k`` times by linear interpolation
         before it is placed (by ``resample``'s rule, so with ``"windows"``
-        a long stretched series takes ``k`` times the windows and the source
-        passes). Several (``"1+4"``): each view at each scale in its own
+        a long stretched series takes about ``k / 2`` times the windows and
+        the source passes with its windows end to end, the default, and
+        ``k`` times with half-window hops; see ``stretched_window_hop``).
+        Several (``"1+4"``): each view at each scale in its own
         waveform with its own program, one linear head over all (as for
         several views; ``mapping="linear"``), at the sum of their source
         passes. The frozen filters keep their length while the series
