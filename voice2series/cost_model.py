@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from .estimator import V2SClassifier
-from .program import HALF_WINDOW_HOP, window_layout
+from .parameters import VALUES_BEFORE_DEFAULT_CHANGED
+from .program import window_layout
 from .sources import input_length
 from .training import program_scales_of, resolve_auto, time_scales_of, window_hop
 
@@ -224,14 +225,13 @@ def _params_of(row):
         config = json.loads(row.get("config") or "{}")
     except json.JSONDecodeError:
         config = {}
-    # A row's configuration holds every estimator parameter of its time: no "views" before round 7.
+    # A row's configuration holds every estimator parameter of its time; one it lacks ran with the
+    # value that stood for it then (no "views" before round 7).
+    layout = ("views", "time_scales", "program_scales", "stretched_window_hop")
     return {
         "max_epochs": config.get("max_epochs"),
         "ensemble": config.get("ensemble", 1),
-        "views": config.get("views", "series"),
-        "time_scales": config.get("time_scales", "1"),
-        "program_scales": config.get("program_scales", "all"),
-        "stretched_window_hop": config.get("stretched_window_hop", HALF_WINDOW_HOP),
+        **{name: config.get(name, VALUES_BEFORE_DEFAULT_CHANGED[name]) for name in layout},
         # None (no resampling) and rows from before the parameter: the series in one frame.
         "resample": config.get("resample") or "fit",
         "mapping": config.get("mapping"),
