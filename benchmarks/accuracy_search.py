@@ -524,6 +524,11 @@ CONFIGS = {
         "program_scales": "all",
         "stretched_window_hop": 1.0,
     },
+    # Result (2026-12-07, CV seed 0): r14-program-scales-apart 0.852
+    # (ACSF1 0.67, OSULeaf 0.875, PickupGestureWiimoteZ 0.74; the other
+    # three as r10-program-scales) against 0.847, summed fit 2,477 s against
+    # 3,959 s (not side by side: r10-program-scales ran in its own session).
+    # The rule fired: the declared test run (round14_preset_bench.sh) runs.
 }
 
 
