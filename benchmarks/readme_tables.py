@@ -181,7 +181,7 @@ PRESET_BENCHES = {
     "probe": ("benchmarks/results/bench_offline_round4", {"train_program": False, "source": "crepe-tiny"}),
     "probe-diff": ("benchmarks/results/bench_offline_round7", {"train_program": False}),
     "probe-scales": ("benchmarks/results/bench_offline_round10", {"time_scales": "1+4"}),
-    "program-scales": ("benchmarks/results/bench_offline_round11_program", {"time_scales": "1+4"}),
+    "program-scales": ("benchmarks/results/bench_offline_round14", {"time_scales": "1+4"}),
     "probe-auto": ("benchmarks/results/bench_offline_round5", {}),
     "tempered": ("benchmarks/results/bench_offline_round8", {"program_loss": "tempered"}),
 }

@@ -193,7 +193,7 @@ def test_paper_preset_fits_predicts_and_reloads(small_xy, tmp_path):
     "preset, program_scales, hop",
     [
         ("default", "4", 1.0),  # benchmarks/round13_default_bench.sh (round 13)
-        ("program-scales", "all", 0.5),  # benchmarks/round11_program_scales_seeds_bench.sh
+        ("program-scales", "all", 1.0),  # benchmarks/round14_preset_bench.sh (round 14)
     ],
 )
 def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_scales, hop):

@@ -33,9 +33,10 @@ or of ensemble members, whose cost and measured accuracy are documented:
   of round 10 (docs/accuracy.md).
 - ``"program-scales"``: V2S: the default with a program trained in every
   waveform, the unstretched ones too (``time_scales="1+4"``,
-  ``program_scales="all"``); the highest cross-validated mean of any
-  configuration (round 10), at about 1.4 times the default's fit on
-  GunPoint (docs/accuracy.md, rounds 10-12).
+  ``program_scales="all"``), the stretched copies' windows end to end as
+  in the default (round 14); the highest cross-validated mean of any
+  configuration (round 14), at about 1.6 times the default's fit on
+  GunPoint (docs/accuracy.md, rounds 10-14).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
   series (:class:`~voice2series.selection.SourceChoiceClassifier`); costs
@@ -172,7 +173,9 @@ PRESETS = {
     "probe-diff": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1"},
     # Measured with the stretched windows half a window apart (rounds 10-11).
     "probe-scales": {**PROBE_PARAMS, **ROUND12_DEFAULT, "views": "series+diff", "time_scales": "1+4"},
-    "program-scales": {**ROUND12_DEFAULT, "views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
+    # Measured with them end to end, today's default (round 14; rounds 10-11
+    # measured it half a window apart, ROUND12_DEFAULT).
+    "program-scales": {"views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [
