@@ -529,6 +529,25 @@ CONFIGS = {
     # three as r10-program-scales) against 0.847, summed fit 2,477 s against
     # 3,959 s (not side by side: r10-program-scales ran in its own session).
     # The rule fired: the declared test run (round14_preset_bench.sh) runs.
+    # Result of that run: 0.896, level with the default (bench_offline_round14).
+    # Round 14's diagnostic, declared before it ran: PLAID lost about 0.025
+    # on test with the end-to-end layout, in the default (round 13) and in
+    # "program-scales" (round 14), and in their delta = 0 twin too (0.791
+    # against 0.816 for r10-probe-scales' layout). PLAID is outside the six CV
+    # datasets. Does 5-fold CV on PLAID's training split see the same loss?
+    # - r10-probe-scales (half-window hops) against
+    # - r14-probe-scales-apart: the same with stretched_window_hop=1.0,
+    # on PLAID only. It decides nothing this round (no test run, no default
+    # or preset change); a loss in CV would make a hop that depends on the
+    # series' length a candidate for a later round.
+    "r14-probe-scales-apart": {
+        **R4_PROBE,
+        "resample": "windows",
+        "readout": "inner",
+        "views": "series+diff",
+        "time_scales": "1+4",
+        "stretched_window_hop": 1.0,
+    },
 }
 
 
