@@ -246,6 +246,9 @@ CONFIGS = {
         "readout": "inner",
         "views": "series+diff",
     },
+    # Result (run in round 14, 2026-12-07, CV seed 0): r7-probe-full-diff 0.824
+    # against r7-probe-diff's 0.821, at 1,006 s summed fit against 71 s; below
+    # r10-probe-scales (CREPE-tiny, both views stretched too), 0.837.
     # Round 8 (issue 15, session 2026-12-07, second): the default (r7-program-diff)
     # with its training loss tempered (program_loss="tempered"): the logits
     # divided by the temperature at which the probe head's training loss equals
