@@ -21,7 +21,7 @@ from .blackbox import QueryBudgetExhausted, QueryCounter
 from .crossfit import cross_fit_options, train_cross_fitted
 from .mapping import HEAD_INITS, MAPPING_REDUCTIONS, MAPPINGS
 from .program import INTERPOLATIONS, PLACEMENTS, PROGRAM_INITS, RESAMPLE_RULES, VIEWS
-from .series_input import check_series
+from .series_input import UNEQUAL_LENGTHS, check_series
 from .sources import JOINER, AcousticSource, member_names, source_names
 from .training import (
     FINETUNES,
@@ -244,6 +244,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (see :func:`voice2series.program.series_length_in_waveform`).
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
+    unequal_lengths : {"resample", "own"}, default="resample"
+        How a collection of series of different lengths (a list, a nested
+        DataFrame) is read. ``"resample"``: each series is linearly
+        resampled to the longest training series, as the UCR archive's
+        equal-length versions are; a short series is stretched, which
+        lowers every frequency the source hears in it. ``"own"``: each
+        keeps its own resolution and is placed as the longest would be,
+        with nothing after its end; windows wholly past its end are left
+        out of the source's average over frames
+        (:class:`voice2series.sources.CrepeSource`). A series longer than
+        the training length is resampled to it when predicting. Not with
+        a sample-specific mask. Series of one length are read alike either
+        way. Goes beyond the paper (round 15, docs/accuracy.md).
     amplitude : float, default=1.0
         Factor on the series before it is placed in the waveform. For a
         source that normalises its input (CREPE scales each frame to unit
@@ -470,6 +483,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "placement": [StrOptions(set(PLACEMENTS))],
         "resample": [StrOptions(set(RESAMPLE_RULES)), Interval(Integral, 1, None, closed="left"), None],
         "interpolation": [StrOptions(set(INTERPOLATIONS))],
+        "unequal_lengths": [StrOptions(set(UNEQUAL_LENGTHS))],
         "amplitude": [Interval(Real, 0, None, closed="neither")],
         "program_dropout": [Interval(Real, 0, 1, closed="left")],
         "program_init": [StrOptions(set(PROGRAM_INITS))],
@@ -522,6 +536,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         placement="start",
         resample="windows",
         interpolation="linear",
+        unequal_lengths="resample",
         amplitude=1.0,
         program_dropout=0.0,
         program_init="zeros",
@@ -570,6 +585,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.placement = placement
         self.resample = resample
         self.interpolation = interpolation
+        self.unequal_lengths = unequal_lengths
         self.amplitude = amplitude
         self.program_dropout = program_dropout
         self.program_init = program_init
@@ -933,6 +949,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         return self._placed(self.model_, X).cpu()
 
     def _placed(self, model, X):
+        # NaN marks the ends of series read at their own length (check_series).
+        if self.sample_specific_mask and np.isnan(X).any():
+            raise ValueError(
+                "unequal_lengths='own' reads series of different lengths with nothing after their ends, "
+                "which the sample-specific mask network cannot read. Use sample_specific_mask=False, or "
+                "unequal_lengths='resample'."
+            )
         return model.program.place_series(X, self.interpolation, self.amplitude)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:

@@ -247,7 +247,13 @@ def series_view(X, view):
     # float64 copy of a series then read the same.
     X = np.asarray(X, dtype=np.float32).astype(np.float64)
     difference = np.diff(X, axis=-1, prepend=X[..., :1])
-    return difference / np.maximum(difference.std(axis=-1, keepdims=True), _DIFF_STD_FLOOR)
+    # NaN past the end of a series read at its own length stays NaN.
+    spread = (
+        np.nanstd(difference, axis=-1, keepdims=True)
+        if np.isnan(difference).any()
+        else difference.std(axis=-1, keepdims=True)
+    )
+    return difference / np.maximum(spread, _DIFF_STD_FLOOR)
 
 
 def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):
@@ -268,8 +274,25 @@ def prepare_series(X, series_length, interpolation="linear", amplitude=1.0):
     """
     n_series, n_channels, _ = X.shape
     series = torch.tensor(X.reshape(n_series * n_channels, -1), dtype=torch.float32)
-    series = resample_series(series, series_length, interpolation) * amplitude
+    resample = _resample_own_lengths if torch.isnan(series).any() else resample_series
+    series = resample(series, series_length, interpolation) * amplitude
     return series.reshape(n_series, n_channels, series_length)
+
+
+def _resample_own_lengths(series, length, interpolation):
+    """:func:`resample_series` of series read at their own length (NaN after each end).
+
+    Each series is resampled by the factor ``length / n_timepoints`` on its
+    own, as it would be alone, and is NaN after its new end.
+    """
+    n_timepoints = series.shape[-1]
+    resampled = series.new_full((series.shape[0], length), float("nan"))
+    own_lengths = (~torch.isnan(series)).sum(dim=1)
+    for own in own_lengths.unique().tolist():
+        rows = torch.nonzero(own_lengths == own).flatten()
+        target = min(max(int(round(own * length / n_timepoints)), 1), length)
+        resampled[rows, :target] = resample_series(series[rows, :own], target, interpolation)
+    return resampled
 
 
 def resample_series(series, length, interpolation="linear"):
@@ -360,6 +383,19 @@ class SampleMaskNet(nn.Module):
         return mask[:, 0]
 
 
+def _pad_inside_copy(copy):
+    """A copy of a series read at its own length (NaN past its end): zeros where it ends inside the copy.
+
+    A copy wholly past the end stays NaN, which tells the source to leave
+    its frame out of the pooling (:class:`~voice2series.sources.CrepeSource`);
+    the program's mask keeps the program off it.
+    """
+    missing = torch.isnan(copy)
+    if not missing.any():
+        return copy
+    return torch.where(missing.all(dim=-1, keepdim=True), copy, copy.nan_to_num(0.0))
+
+
 class InputProgram(nn.Module):
     """Learnable additive program ``delta`` masked to leave the series intact.
 
@@ -393,6 +429,10 @@ class InputProgram(nn.Module):
         ``k``, instead of a copy of the whole series into every segment:
         a long series at its own resolution, one source frame per window
         (``resample="windows"``).
+    window_hop : float, default=0.5
+        With ``window``: the hop (:func:`window_layout`) the windows of a
+        shorter series read at its own length are laid out with
+        (:meth:`place`).
     view : {"series", "diff"}, default="series"
         What is placed of each series (:func:`series_view`): the series, or
         its scaled first difference.
@@ -433,6 +473,7 @@ class InputProgram(nn.Module):
         window=None,
         view="series",
         knot_spacing=1,
+        window_hop=HALF_WINDOW_HOP,
     ):
         super().__init__()
         if view not in VIEWS:
@@ -450,6 +491,7 @@ class InputProgram(nn.Module):
         self.n_channels = int(n_channels)
         self.copy_length = self.series_length if window is None else int(window)
         self.starts = None if window is None else window_starts(self.series_length, self.copy_length, segments)
+        self.window_hop = float(window_hop)
         self.offsets = segment_offsets(self.input_length, self.copy_length, segments * self.n_channels, placement)
         mask = torch.ones(self.input_length)
         for offset in self.offsets:
@@ -471,6 +513,8 @@ class InputProgram(nn.Module):
         # ... and before views: they place the series itself; before knots, one value per sample.
         state.setdefault("view", "series")
         state.setdefault("knot_spacing", 1)
+        # ... and before series read at their own length (which need the hop).
+        state.setdefault("window_hop", HALF_WINDOW_HOP)
         super().__setstate__(state)
 
     def place(self, series):
@@ -479,9 +523,34 @@ class InputProgram(nn.Module):
         ``series`` is ``(n, series_length)`` or ``(n, n_channels, series_length)``.
         """
         channels = series[:, None, :] if series.ndim == 2 else series
+        if self.starts is not None and torch.isnan(channels).any():
+            return self._place_own_lengths(channels[:, 0])
         waveform = series.new_zeros(series.shape[0], self.input_length)
         for index, offset in enumerate(self.offsets):
-            waveform[:, offset : offset + self.copy_length] = self._copy(channels, index)
+            waveform[:, offset : offset + self.copy_length] = _pad_inside_copy(self._copy(channels, index))
+        return waveform
+
+    def _place_own_lengths(self, series):
+        """Windows of ``(n, series_length)`` series read at their own length (NaN after each end).
+
+        Each series gets the windows :func:`window_layout` gives its own
+        length (the last ending on its last sample, as for a series of that
+        length alone) in the first segments; the segments after them are NaN,
+        which the source leaves out of its average over frames.
+        """
+        waveform = series.new_zeros(series.shape[0], self.input_length)
+        lengths = (~torch.isnan(series)).sum(dim=1)
+        frame_length = self.input_length // len(self.offsets)
+        for length in lengths.unique().tolist():
+            rows = torch.nonzero(lengths == length).flatten()
+            n_windows, window = window_layout(length, frame_length, self.window_hop)
+            starts = window_starts(length, window, n_windows)
+            for index, offset in enumerate(self.offsets):
+                if index < n_windows:
+                    copy = series[rows, starts[index] : starts[index] + window]
+                    waveform[rows, offset : offset + window] = copy
+                else:
+                    waveform[rows, offset : offset + self.copy_length] = float("nan")
         return waveform
 
     def place_series(self, X, interpolation="linear", amplitude=1.0):

@@ -5,7 +5,8 @@ equal-length sequences, 3-D arrays ``(n_series, n_channels, n_timepoints)``,
 and variable-length collections (lists of 1-D or ``(n_channels, length)``
 arrays, sktime's nested DataFrames whose cells are ``pd.Series``). Series of
 different lengths are linearly resampled to one length, which is the only
-change made to the values.
+change made to the values, or, with ``unequal_lengths="own"``, kept at their
+own length with NaN after their end (:func:`pad_lengths`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from sklearn.utils.validation import validate_data
 
 from .program import resample_series
 
-__all__ = ["check_series", "equalise_lengths", "is_ragged", "to_channel_arrays"]
+__all__ = ["UNEQUAL_LENGTHS", "check_series", "equalise_lengths", "is_ragged", "pad_lengths", "to_channel_arrays"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: How a V2SClassifier reads a collection of series of different lengths:
+#: all resampled to one length, or each at its own (``unequal_lengths``).
+UNEQUAL_LENGTHS = ("resample", "own")
 
 
 def _is_nested_frame(X):
@@ -74,6 +79,25 @@ def equalise_lengths(arrays, length):
     return np.stack(resampled)
 
 
+def pad_lengths(arrays, length):
+    """``(n_channels, length_i)`` arrays at their own resolution → ``(n, n_channels, length)``, NaN after each end.
+
+    A series longer than ``length`` (met when predicting) is linearly
+    resampled to ``length``: the model has no room for more.
+
+    Examples
+    --------
+    >>> pad_lengths([np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0]])], 3)[:, 0]
+    array([[ 1.,  2., nan],
+           [ 3.,  4.,  5.]])
+    """
+    padded = np.full((len(arrays), arrays[0].shape[0], length), np.nan)
+    for row, array in zip(padded, arrays):
+        own = array if array.shape[1] <= length else equalise_lengths([array], length)[0]
+        row[:, : own.shape[1]] = own
+    return padded
+
+
 def check_series(estimator, X, y=None, *, reset):
     """Checked float64 series ``(n, n_channels, n_timepoints)``, and ``y``.
 
@@ -81,7 +105,9 @@ def check_series(estimator, X, y=None, *, reset):
     ``n_features_in_``/``feature_names_in_`` when ``reset``); multichannel
     series are flattened for it, so ``n_features_in_`` is ``n_channels *
     n_timepoints``. Ragged collections are resampled to the longest series
-    (``reset=True``) or to the estimator's ``n_timepoints_``.
+    (``reset=True``) or to the estimator's ``n_timepoints_``; with the
+    estimator's ``unequal_lengths="own"`` they are padded to that length
+    with NaN instead (:func:`pad_lengths`), the only NaN the result holds.
 
     Parameters
     ----------
@@ -98,10 +124,14 @@ def check_series(estimator, X, y=None, *, reset):
     X : ndarray of shape (n_series, n_channels, n_timepoints)
     y : ndarray or None
     """
+    padded = False
     if is_ragged(X):
         arrays = to_channel_arrays(X)
         length = max(a.shape[1] for a in arrays) if reset else estimator.n_timepoints_
-        X = equalise_lengths(arrays, length)
+        padded = getattr(estimator, "unequal_lengths", "resample") == "own"
+        if padded:
+            _check_finite(arrays)
+        X = pad_lengths(arrays, length) if padded else equalise_lengths(arrays, length)
     if isinstance(X, list | tuple) and np.ndim(X) == 3:
         X = np.asarray(X)
     n_channels = X.shape[1] if getattr(X, "ndim", 2) == 3 else 1
@@ -113,10 +143,12 @@ def check_series(estimator, X, y=None, *, reset):
             "pass series with the training channels."
         )
     try:
+        # The padding is the only NaN allowed; _check_finite checked the series.
+        finite = {"ensure_all_finite": "allow-nan"} if padded else {}
         if y is None:
-            X = validate_data(estimator, X, dtype=np.float64, reset=reset)
+            X = validate_data(estimator, X, dtype=np.float64, reset=reset, **finite)
         else:
-            X, y = validate_data(estimator, X, y, dtype=np.float64, reset=reset)
+            X, y = validate_data(estimator, X, y, dtype=np.float64, reset=reset, **finite)
     except ValueError as error:
         if "could not convert" not in str(error):
             raise
@@ -132,9 +164,16 @@ def _check_float32_range(X):
     """Refuse values that would overflow to inf in the model's float32."""
     # max(X.max(), -X.min()) needs no temporary copy of X (np.abs(X) would
     # hold a second input-sized array while predicting large inputs).
-    largest = max(X.max(), -X.min()) if X.size else 0.0
+    largest = max(np.nanmax(X), -np.nanmin(X)) if X.size else 0.0
     if largest > _FLOAT32_MAX:
         raise ValueError(
             f"X holds a value of magnitude {largest:.3g}, beyond float32's range "
             f"({_FLOAT32_MAX:.3g}); rescale the series (e.g. z-normalise them) first."
         )
+
+
+def _check_finite(arrays):
+    """Refuse missing or infinite values inside a series (NaN marks only the end of one read at its own length)."""
+    for index, array in enumerate(arrays):
+        if not np.isfinite(array).all():
+            raise ValueError(f"Series {index} holds NaN or infinite values; fill or interpolate them first.")

@@ -436,6 +436,7 @@ def _program_and_source(params, series_shape, view="series", hop=HALF_WINDOW_HOP
         params["sample_specific_mask"],
         init=params.get("program_init", "zeros"),
         window=layout.get("window"),
+        window_hop=hop,
         view=view,
         knot_spacing=params.get("program_knot_spacing", 1),
     )

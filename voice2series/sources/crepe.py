@@ -224,15 +224,38 @@ class CrepeSource(AcousticSource):
         frames = self.frames(waveform)
         batch, n_frames, _ = frames.shape
         flat = frames.reshape(batch * n_frames, self.frame_length)
-        if self.readout != "logits":  # the inner readout (frame_features)
-            return self._pool(self._readout_forward(flat), batch)
-        return self._pool(self.frame_logits(flat), batch)
+        present = ~torch.isnan(flat).any(dim=1)
+        if present.all():
+            return self._pool(self._frame_outputs(flat), batch)
+        # Series read at their own length (unequal_lengths="own"): frames
+        # past a series' end are NaN; only the frames holding it are run.
+        outputs = self._frame_outputs(flat[present])
+        return self._pool(outputs.new_zeros(len(flat), outputs.shape[1]).index_put((present,), outputs), batch, present)
 
-    def _pool(self, outputs, batch):
-        """``(batch * n_frames, k)`` frame outputs → the source output."""
+    def _frame_outputs(self, flat):
+        """``(n, 1024)`` frames → ``(n, k)`` outputs of the readout."""
+        if self.readout != "logits":  # the inner readout (frame_features)
+            return self._readout_forward(flat)
+        return self.frame_logits(flat)
+
+    def _pool(self, outputs, batch, present=None):
+        """``(batch * n_frames, k)`` frame outputs → the source output.
+
+        ``present`` (``(batch * n_frames,)`` bool), when given, marks the
+        frames that hold part of a series: the mean is over those only.
+        """
         if self.pooling == "concat":
+            if present is not None:
+                raise ValueError(
+                    "pooling='concat' keeps every frame's outputs, so it cannot read series at their own "
+                    "length; use pooling='mean' or unequal_lengths='resample'."
+                )
             return outputs.reshape(batch, -1)
-        return outputs.reshape(batch, -1, outputs.shape[-1]).mean(dim=1)
+        outputs = outputs.reshape(batch, -1, outputs.shape[-1])
+        if present is None:
+            return outputs.mean(dim=1)
+        present = present.reshape(batch, -1, 1).to(outputs.dtype)
+        return (outputs * present).sum(dim=1) / present.sum(dim=1).clamp_min(1.0)
 
     def series_part(self, series):
         """First-layer response and frame sums of placed series.
@@ -249,16 +272,25 @@ class CrepeSource(AcousticSource):
             minus its series' share of the frame mean: ``W*s - (sum s / N) W*1``.
         sums, squares : torch.Tensor of shape (batch, n_frames), float64
             Sum and sum of squares of each frame, in double precision since
-            the variance is their difference.
+            the variance is their difference. The sum is NaN for a frame
+            past the end of a series read at its own length (NaN there).
         """
         frames = self.frames(series)
         batch, n_frames, _ = frames.shape
+        # A frame past the end of a series read at its own length is NaN; its
+        # sum stays NaN, which marks it for _forward_split, the rest is zeroed.
+        absent = torch.isnan(frames).any(dim=-1)
+        frames = frames.nan_to_num(0.0)
         response = self._unbiased_first_conv(frames.reshape(batch * n_frames, self.frame_length))
         response = response.reshape(batch, n_frames, *response.shape[1:])
         frames = frames.double()
         sums = frames.sum(-1)
         share = (sums / self.frame_length).to(response.dtype)[..., None, None]
-        return response - share * self._ones_response(series), sums, frames.square().sum(-1)
+        return (
+            response - share * self._ones_response(series),
+            sums.masked_fill(absent, float("nan")),
+            frames.square().sum(-1),
+        )
 
     def series_part_parameters(self):
         """The first convolution: :meth:`series_part` uses its weight."""
@@ -287,6 +319,8 @@ class CrepeSource(AcousticSource):
         for the batch.
         """
         response, sums, squares = batch.series_part
+        present = ~torch.isnan(sums)
+        sums = sums.nan_to_num(0.0)
         program = self.frames(batch.program[None])[0]
         n = self.frame_length
         program64 = program.double()
@@ -302,4 +336,4 @@ class CrepeSource(AcousticSource):
         first = torch.addcmul(self.convs[0].bias[:, None], response + program_response, scale)
         n_series, n_frames = response.shape[:2]
         logits = self._logits_after_first_conv(first.reshape(n_series * n_frames, *first.shape[2:]))
-        return self._pool(logits, n_series)
+        return self._pool(logits, n_series, None if present.all() else present.reshape(-1))
