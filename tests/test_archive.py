@@ -11,6 +11,7 @@ from voice2series.archive import (
     ucr_names,
 )
 from voice2series.datasets import load_ucr
+from voice2series.series_input import equalise_lengths
 
 from .helpers import make_archive, write_split
 
@@ -114,3 +115,28 @@ def test_resamples_follow_tsml_eval_and_keep_the_official_sizes(tmp_path):
     expected = resampling.stratified_resample_data(data.X_train, data.y_train, data.X_test, data.y_test, random_state=2)
     for ours, theirs in zip((two.X_train, two.y_train, two.X_test, two.y_test), expected):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_variable_length_archive_dataset_keeps_each_series_at_its_own_length(tmp_path):
+    folder = tmp_path / "UCRArchive_2018" / "V"
+    write_split(folder, "V", "TRAIN", ["a", "b"], [[0.0, np.nan, 2.0, 3.0], [0.0, 4.0, np.nan, np.nan]])
+    write_split(folder, "V", "TEST", ["a", "b"], [[1.0, 2.0, 3.0, np.nan], [5.0, 6.0, 7.0, 8.0]])
+    data = load_dataset("V", ucr_root=tmp_path, download=False)
+    np.testing.assert_allclose(data.X_train_own[0], [0, 1, 2, 3])  # the gap interpolated, not resampled
+    np.testing.assert_allclose(data.X_train_own[1], [0, 4])
+    np.testing.assert_allclose(data.X_test_own[0], [1, 2, 3])
+    np.testing.assert_allclose(data.X_train[1], [0, 4 / 3, 8 / 3, 4])  # every method's arrays as before
+    make_archive(tmp_path, "Even")
+    assert load_dataset("Even", ucr_root=tmp_path, download=False).X_train_own is None
+
+
+@pytest.mark.parametrize("resample", [0, 1])
+def test_own_length_series_of_a_bundled_dataset_follow_its_splits(resample):
+    from voice2series.archive import resample_split
+
+    data = resample_split(load_dataset("PickupGestureWiimoteZ", download=False), resample)
+    if resample == 0:
+        assert [len(s) for s in data.X_train_own] == [len(s) for s in load_ucr("PickupGestureWiimoteZ", "train")[0]]
+    for X, own in ((data.X_train, data.X_train_own), (data.X_test, data.X_test_own)):
+        assert len(own) == len(X) and len({len(s) for s in own}) > 1
+        np.testing.assert_allclose(equalise_lengths([s[None, :] for s in own], X.shape[1])[:, 0], X)

@@ -384,3 +384,34 @@ def test_units_run_longest_first(tmp_path):
     model, shapes = benchmark.default_model(), {name: benchmark._shape(d) for name, d in data.items()}
     seconds = [model.predict(u.method, shapes[u.dataset]) for u, _, _ in ordered]
     assert seconds == sorted(seconds, reverse=True)
+
+
+def test_only_an_estimator_reading_own_lengths_gets_the_series_at_their_own_lengths():
+    from voice2series import V2SClassifier
+    from voice2series.archive import load_dataset
+
+    data = load_dataset("PickupGestureWiimoteZ", download=False)
+    own, _ = benchmark.series_as_read(V2SClassifier(unequal_lengths="own"), data)
+    assert own is data.X_train_own
+    for estimator in (V2SClassifier(), make_estimator("minirocket", 0, {}, 1)[0]):
+        assert benchmark.series_as_read(estimator, data)[0] is data.X_train
+    even = load_dataset("GunPoint", download=False)
+    assert benchmark.series_as_read(V2SClassifier(unequal_lengths="own"), even)[0] is even.X_train
+
+
+def test_rows_of_one_length_resume_whatever_unequal_lengths_says_and_variable_length_rows_do_not(tmp_path):
+    import numpy as np
+
+    from .helpers import write_split
+
+    make_archive(tmp_path)
+    rng = np.random.default_rng(0)
+    for split in ("TRAIN", "TEST"):
+        rows = [np.r_[rng.normal(size=n), [np.nan] * (40 - n)] for n in rng.integers(20, 41, size=12)]
+        write_split(tmp_path / "UCRArchive_2018" / "Ragged", "Ragged", split, ["a", "b"] * 6, rows)
+    out = tmp_path / "out"
+    args = dict(methods=["v2s"], seeds=1, ucr_root=tmp_path, download=False, quiet=True, log=lambda line: None)
+    run_benchmark(["Synth", "Ragged"], out, v2s_params=FAST_V2S, **args)
+    again = run_benchmark(["Synth", "Ragged"], out, v2s_params={**FAST_V2S, "unequal_lengths": "own"}, **args)
+    assert (again.n_resumed, again.n_new) == (1, 1)
+    assert [row["dataset"] for row in read_csv(out / "results.csv")].count("Ragged") == 2

@@ -430,3 +430,52 @@ def test_the_estimator_trains_the_knots_saves_them_and_refuses_them_black_box(sm
     assert np.median(np.abs(np.diff(acting, 2))) < 1e-6 * np.abs(acting).max()
     with pytest.raises(ValueError, match="training='black-box' cannot be combined with program_knot_spacing=32"):
         tiny_classifier(training="black-box", program_knot_spacing=32, max_epochs=1).fit(X, y)
+
+
+def _own_length_batch(lengths, longest, seed=0):
+    """Series of the given lengths padded to ``longest`` with NaN (as check_series pads them)."""
+    rng = np.random.default_rng(seed)
+    padded = np.full((len(lengths), 1, longest), np.nan)
+    for row, length in zip(padded, lengths):
+        row[0, :length] = rng.normal(size=length)
+    return padded
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+@pytest.mark.parametrize("hop", [0.5, 1.0])
+def test_a_series_read_at_its_own_length_is_placed_as_it_would_be_alone(scale, hop):
+    """Own lengths (unequal_lengths="own"): each series gets the windows of a program built for its length alone.
+
+    The segments after its windows are NaN (the source leaves them out); its
+    stretched copy is stretched by the member's factor, whatever the longest.
+    """
+    longest, lengths = 1500, [1500, 900, 300, 513]
+    X = _own_length_batch(lengths, longest)
+    n_windows, window = window_layout(scale * longest, 1024, hop)
+    program = InputProgram(1024 * n_windows, scale * longest, n_windows, window=window, window_hop=hop)
+    placed = program.place_series(X)
+    for row, length in enumerate(lengths):
+        own_windows, own_window = window_layout(scale * length, 1024, hop)
+        alone = InputProgram(
+            1024 * own_windows, scale * length, own_windows, window=own_window if own_windows > 1 else None
+        )
+        expected = alone.place_series(X[row : row + 1, :, :length])[0]
+        torch.testing.assert_close(placed[row, : 1024 * own_windows], expected, rtol=0, atol=0)
+        # Each later frame holds NaN where its window would sit, which marks it for the source.
+        later = placed[row, 1024 * own_windows :].reshape(-1, 1024)
+        assert torch.isnan(later[:, :window]).all() and (later[:, window:] == 0).all()
+
+
+def test_a_series_ending_inside_its_only_copy_has_zeros_after_it():
+    """Without windows the copy holds the series then zeros, never NaN (the source sees no padding)."""
+    program = InputProgram(1024, 400)
+    placed = program.place_series(_own_length_batch([400, 250], 400))
+    assert not torch.isnan(placed).any()
+    assert (placed[1, 250:] == 0).all() and (placed[1, :250] != 0).all()
+
+
+def test_the_difference_view_of_a_series_read_at_its_own_length_is_its_difference_alone():
+    X = _own_length_batch([50, 30], 50)
+    view = series_view(X, "diff")
+    np.testing.assert_array_equal(view[1, :, :30], series_view(X[1:, :, :30], "diff")[0])
+    assert np.isnan(view[1, :, 30:]).all()

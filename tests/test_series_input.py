@@ -4,9 +4,10 @@ variable-length series, and every bad input refused with a message naming the fi
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from voice2series.datasets import bundled_datasets, load_ucr
-from voice2series.series_input import equalise_lengths, is_ragged, to_channel_arrays
+from voice2series.series_input import check_series, equalise_lengths, is_ragged, to_channel_arrays
 
 from .helpers import random_xy, tiny_classifier
 
@@ -152,3 +153,53 @@ def test_variable_length_dataset_well_above_chance():
     assert len({len(x) for x in X_train}) > 1
     clf = tiny_classifier(max_epochs=30, batch_size=32).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.5  # chance: 0.1 (10 classes); measured 0.66 (round 9's default)
+
+
+def _ragged(lengths=(700, 300, 1200, 90, 520, 1100) * 2, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=n) for n in lengths], [0, 1] * (len(lengths) // 2)
+
+
+def test_own_lengths_pad_with_nan_and_resample_only_a_longer_series_when_predicting():
+    series, y = _ragged()
+    clf = tiny_classifier(max_epochs=1, unequal_lengths="own")
+    X, _ = check_series(clf, series, y, reset=True)
+    assert X.shape == (12, 1, 1200)
+    np.testing.assert_array_equal(X[1, 0, :300], series[1])
+    assert np.isnan(X[1, 0, 300:]).all() and not np.isnan(X[2]).any()
+    clf.n_timepoints_, clf.n_channels_ = 1200, 1
+    longer, _ = check_series(clf, [np.arange(2400.0), np.arange(5.0)], reset=False)
+    np.testing.assert_allclose(longer[0, 0], np.linspace(0, 2399, 1200))
+    np.testing.assert_array_equal(longer[1, 0, :5], np.arange(5.0))
+
+
+def test_own_lengths_refuse_missing_values_inside_a_series():
+    series, y = _ragged()
+    series[3][10] = np.nan
+    with pytest.raises(ValueError, match="Series 3 holds NaN"):
+        tiny_classifier(unequal_lengths="own").fit(series, y)
+
+
+def test_own_lengths_and_the_sample_specific_mask_are_refused_together():
+    series, y = _ragged()
+    with pytest.raises(ValueError, match="sample_specific_mask=False"):
+        tiny_classifier(unequal_lengths="own", sample_specific_mask=True, resample="auto").fit(series, y)
+
+
+def test_own_lengths_place_a_short_series_unstretched_and_train_a_finite_program():
+    series, y = _ragged()
+    clf = tiny_classifier(max_epochs=2, unequal_lengths="own", time_scales="1+4").fit(series, y)
+    placed = clf.placed_waveforms(series)
+    # The 300-sample series sits in its first window as it is, zeros after it.
+    np.testing.assert_allclose(placed[1, :300].numpy(), series[1].astype(np.float32))
+    assert (placed[1, 300:512] == 0).all()
+    assert all(torch.isfinite(program.delta).all() for program in clf.model_.program.programs)
+    assert np.isfinite(clf.predict_proba(series)).all()
+
+
+def test_own_lengths_change_nothing_for_series_of_one_length():
+    """The bench reuses equal-length rows across the two settings: they must be the same computation."""
+    X, y = random_xy(n=12, length=700)
+    own = tiny_classifier(max_epochs=2, unequal_lengths="own").fit(X, y)
+    resampled = tiny_classifier(max_epochs=2).fit(X, y)
+    np.testing.assert_array_equal(own.predict_proba(X), resampled.predict_proba(X))

@@ -53,6 +53,10 @@ class UCRDataset:
         Labels as written in the archive.
     origin : str
         Where the data came from (package, archive folder or download cache).
+    X_train_own, X_test_own : list of ndarray or None
+        A variable-length dataset's series at their own lengths (gaps
+        interpolated, not resampled), for an estimator that reads them so
+        (``unequal_lengths="own"``); None for a dataset of one length.
     """
 
     name: str
@@ -61,6 +65,8 @@ class UCRDataset:
     X_test: np.ndarray
     y_test: np.ndarray
     origin: str
+    X_train_own: list | None = None
+    X_test_own: list | None = None
 
 
 def ucr_names():
@@ -90,14 +96,21 @@ def read_ucr_tsv(path):
     X : ndarray of shape (n_series, n_timepoints), float64
     y : ndarray of shape (n_series,), str
     """
+    X, y, _ = _read_split(path)
+    return X, y
+
+
+def _read_split(path):
+    """:func:`read_ucr_tsv`'s ``X, y``, and the series at their own lengths when they differ (else None)."""
     frame = pd.read_csv(path, sep="\t", header=None, dtype={0: str}, skipinitialspace=True)
     if frame.shape[1] < 2 or len(frame) == 0:
         raise ValueError(f"{path} holds no series (expected a label column and values).")
     y = frame[0].str.strip().to_numpy(dtype=str)
     X = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
-    if np.isnan(X).any():
-        X = _equalise([row[: _last_value(row) + 1] for row in X])
-    return X, y
+    if not np.isnan(X).any():
+        return X, y, None
+    own = _fill_gaps([row[: _last_value(row) + 1] for row in X])
+    return _resample_rows(own, max(len(s) for s in own)), y, own if len({len(s) for s in own}) > 1 else None
 
 
 def _last_value(row):
@@ -108,13 +121,20 @@ def _last_value(row):
     return finite[-1]
 
 
-def _equalise(series, length=None):
-    """Interpolate gaps and resample every series to ``length`` (default: the longest)."""
+def _fill_gaps(series):
+    """Each series with its missing values interpolated linearly."""
     filled = []
     for s in series:
+        s = np.asarray(s, dtype=np.float64)
         known = ~np.isnan(s)
         index = np.arange(len(s))
         filled.append(np.interp(index, index[known], s[known]))
+    return filled
+
+
+def _equalise(series, length=None):
+    """Interpolate gaps and resample every series to ``length`` (default: the longest)."""
+    filled = _fill_gaps(series)
     return _resample_rows(filled, length or max(len(s) for s in filled))
 
 
@@ -157,7 +177,10 @@ def load_dataset(name, ucr_root=None, download=True, timeout=120.0):
             # equalised as the archive's own files are, to one length for both
             # splits, so every method sees arrays of the width it was fitted on.
             length = max(len(s) for s in X_train + X_test)
-            X_train, X_test = _equalise(X_train, length), _equalise(X_test, length)
+            own = _fill_gaps(X_train), _fill_gaps(X_test)
+            return UCRDataset(
+                canonical, _equalise(X_train, length), y_train, _equalise(X_test, length), y_test, "package", *own
+            )
         return UCRDataset(canonical, X_train, y_train, X_test, y_test, "package")
     searched = [Path(ucr_root)] if ucr_root else []
     for root in searched + [_cache_dir()]:
@@ -214,13 +237,15 @@ def _find_in_archive(root, name):
 
 def _read_folder(folder):
     name = folder.name
-    X_train, y_train = read_ucr_tsv(folder / f"{name}_TRAIN.tsv")
-    X_test, y_test = read_ucr_tsv(folder / f"{name}_TEST.tsv")
-    if X_train.shape[1] != X_test.shape[1]:
-        # Variable-length datasets: one length for both splits.
+    X_train, y_train, own_train = _read_split(folder / f"{name}_TRAIN.tsv")
+    X_test, y_test, own_test = _read_split(folder / f"{name}_TEST.tsv")
+    own = (None, None)
+    if X_train.shape[1] != X_test.shape[1] or own_train is not None or own_test is not None:
+        # Variable-length datasets: one length for both splits, and each series at its own.
+        own = (own_train or list(X_train), own_test or list(X_test))
         length = max(X_train.shape[1], X_test.shape[1])
         X_train, X_test = _resample_rows(X_train, length), _resample_rows(X_test, length)
-    return UCRDataset(name, X_train, y_train, X_test, y_test, f"archive {folder}")
+    return UCRDataset(name, X_train, y_train, X_test, y_test, f"archive {folder}", *own)
 
 
 def _download(name, timeout):
@@ -320,6 +345,10 @@ def resample_split(dataset, resample):
         train.append(indices[:count])
         test.append(indices[count:])
     train, test = np.concatenate(train), np.concatenate(test)
+    own = (None, None)
+    if dataset.X_train_own is not None:
+        series = list(dataset.X_train_own) + list(dataset.X_test_own)
+        own = ([series[i] for i in train], [series[i] for i in test])
     return UCRDataset(
         dataset.name,
         X[train],
@@ -327,4 +356,5 @@ def resample_split(dataset, resample):
         X[test],
         labels[test],
         f"{dataset.origin}; stratified resample {resample}",
+        *own,
     )

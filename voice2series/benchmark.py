@@ -51,6 +51,7 @@ __all__ = [
     "method_labels",
     "read_results",
     "resample_of",
+    "series_as_read",
     "run_benchmark",
     "write_report",
 ]
@@ -277,6 +278,27 @@ def _warm_up(method, threads):
     return time.perf_counter() - started
 
 
+def series_as_read(estimator, data):
+    """A dataset's training and test series as ``estimator`` reads them.
+
+    Each series at its own length for an estimator set to
+    ``unequal_lengths="own"`` on a variable-length dataset; otherwise the
+    equalised arrays every method gets.
+
+    Parameters
+    ----------
+    estimator : estimator
+    data : voice2series.archive.UCRDataset
+
+    Returns
+    -------
+    X_train, X_test : ndarray or list of ndarray
+    """
+    if data.X_train_own is not None and getattr(estimator, "unequal_lengths", None) == "own":
+        return data.X_train_own, data.X_test_own
+    return data.X_train, data.X_test
+
+
 def _run_unit(unit, data, threads, key, config):
     """Fit one method on one dataset's training split, score the test split once."""
     import torch
@@ -289,9 +311,10 @@ def _run_unit(unit, data, threads, key, config):
         estimator, backend = make_estimator(unit.method, unit.seed, dict(unit.params), threads)
         _reset_peak_rss()
         started = time.perf_counter()
-        estimator.fit(data.X_train, data.y_train)
+        X_train, X_test = series_as_read(estimator, data)
+        estimator.fit(X_train, data.y_train)
         fitted = time.perf_counter()
-        predicted = estimator.predict(data.X_test)
+        predicted = estimator.predict(X_test)
         done = time.perf_counter()
     return {
         "dataset": unit.dataset,
@@ -511,7 +534,7 @@ def run_benchmark(
     csv_path = out / "results.csv"
     done = {row["key"]: row for row in read_results(csv_path)}
     wanted = [(unit, *unit.key_and_config()) for unit in units]
-    wanted = _stored_keys(wanted, done)
+    wanted = _stored_keys(wanted, done, {name for name, dataset in data.items() if dataset.X_train_own is None})
     pending = [(unit, key, config) for unit, key, config in wanted if key not in done]
     n_resumed = len(wanted) - len(pending)
     if n_resumed:
@@ -526,20 +549,30 @@ def run_benchmark(
     return BenchmarkResult(csv_path, report_path, rows, len(new), n_resumed)
 
 
-def _stored_keys(wanted, done):
+#: V2S parameters that change nothing on a dataset whose series share one
+#: length (tests/test_series_input.py checks it): there a stored row stands
+#: for every value of them.
+ONE_LENGTH_INDIFFERENT = ("unequal_lengths",)
+
+
+def _stored_keys(wanted, done, one_length=frozenset()):
     """Each wanted unit's key, or the key of a stored row that ran the same
     configuration before some of today's V2S parameters existed.
 
     A key hashes every parameter, so adding one changes every V2S key; a row
     written earlier matches when its configuration, completed with the values
     its missing parameters stand for (today's defaults, or
-    :data:`~voice2series.parameters.VALUES_BEFORE_DEFAULT_CHANGED`), is today's configuration.
+    :data:`~voice2series.parameters.VALUES_BEFORE_DEFAULT_CHANGED`), is today's
+    configuration, leaving out :data:`ONE_LENGTH_INDIFFERENT` on the datasets
+    named in ``one_length``.
 
     Parameters
     ----------
     wanted : list of (unit, key, config)
     done : dict
         Stored rows by key.
+    one_length : set of str
+        Datasets whose series share one length.
 
     Returns
     -------
@@ -553,14 +586,27 @@ def _stored_keys(wanted, done):
     for stored_key, row in done.items():
         if _unit_of(stored_key) in units:
             candidates.setdefault(_unit_of(stored_key), []).append((stored_key, _completed_config(row["config"])))
-    return [(unit, _match(key, config, done, candidates), config) for unit, key, config in wanted]
+    return [
+        (
+            unit,
+            _match(key, config, done, candidates, ONE_LENGTH_INDIFFERENT if unit.dataset in one_length else ()),
+            config,
+        )
+        for unit, key, config in wanted
+    ]
 
 
-def _match(key, config, done, candidates):
+def _match(key, config, done, candidates, indifferent=()):
     if key in done:
         return key
-    target = json.loads(config)
-    return next((stored for stored, completed in candidates.get(_unit_of(key), []) if completed == target), key)
+
+    def deciding(params):
+        return {name: value for name, value in params.items() if name not in indifferent}
+
+    target = deciding(json.loads(config))
+    return next(
+        (stored for stored, completed in candidates.get(_unit_of(key), []) if deciding(completed) == target), key
+    )
 
 
 def _unit_of(key):

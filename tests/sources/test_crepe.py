@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from voice2series import V2SClassifier
-from voice2series.sources import from_module, get_source
+from voice2series.sources import SplitBatch, from_module, get_source
 from voice2series.sources.crepe import CrepeSource
 
 
@@ -100,3 +100,43 @@ def test_a_source_without_inner_layers_refuses_the_inner_readout(small_xy):
     assert source.with_readout("logits") is source
     with pytest.raises(ValueError, match="readout='logits'"):
         V2SClassifier(source, readout="inner", max_epochs=1).fit(*small_xy)
+
+
+def _with_absent_frames(n_frames=3, present=(3, 1, 2), seed=0):
+    """Waveforms of ``n_frames`` frames whose frames after ``present[i]`` are absent (NaN where a window would sit)."""
+    waveform = torch.randn(len(present), 1024 * n_frames, generator=torch.Generator().manual_seed(seed))
+    for row, count in enumerate(present):
+        waveform[row, 1024 * count :].view(-1, 1024)[:, :512] = float("nan")
+    return waveform, present
+
+
+@pytest.mark.parametrize("readout", ["logits", "both"])
+def test_frames_past_a_series_end_are_left_out_of_the_average(readout):
+    """A waveform with absent frames scores as its present frames alone (own-length reading)."""
+    source = CrepeSource("tiny", input_length=3 * 1024, readout=readout)
+    waveform, present = _with_absent_frames()
+    with torch.no_grad():
+        scores = source(waveform)
+        for row, count in enumerate(present):
+            alone = source(waveform[row : row + 1, : 1024 * count])[0]
+            torch.testing.assert_close(scores[row], alone, atol=1e-4, rtol=1e-4)
+
+
+def test_the_split_path_leaves_out_the_same_frames_and_no_nan_reaches_the_program():
+    source = CrepeSource("tiny", input_length=3 * 1024)
+    series, _ = _with_absent_frames()
+    program = torch.zeros(3 * 1024, requires_grad=True)
+    mask = torch.ones(3 * 1024)
+    mask.view(3, 1024)[:, :512] = 0.0
+    series = torch.where(mask.bool(), torch.zeros_like(series), series)  # zero where the program acts
+    split = source(SplitBatch(source.series_part(series), program * mask))
+    whole = source(series + program * mask)
+    torch.testing.assert_close(split, whole, atol=1e-4, rtol=1e-4)
+    split.sum().backward()
+    assert torch.isfinite(program.grad).all() and program.grad.abs().sum() > 0
+
+
+def test_concat_pooling_refuses_absent_frames():
+    source = CrepeSource("tiny", input_length=3 * 1024, pooling="concat")
+    with pytest.raises(ValueError, match="unequal_lengths='resample'"):
+        source(_with_absent_frames()[0])
