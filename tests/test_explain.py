@@ -207,3 +207,19 @@ def test_tsne_embeds_before_and_after_in_two_dimensions(fitted):
     embedding = explain.tsne_embedding(clf, X[:12])
     assert embedding["before"].shape == embedding["after"].shape == (12, 2)
     assert np.all(np.isfinite(embedding["after"]))
+
+
+def test_waveform_to_series_maps_series_read_at_their_own_length_back_to_their_own_steps():
+    """Own lengths: the placed waveforms of every member, read back, are each series
+    itself on its own steps (a stretched member's copy resampled back), NaN after its end."""
+    lengths = [1200, 700, 300, 90] * 3
+    series = [np.linspace(-1, 1, n) ** 2 + 0.1 * np.sin(np.linspace(0, 6, n)) for n in lengths]
+    clf = V2SClassifier(max_epochs=1, views="series", time_scales="1+4", unequal_lengths="own", random_state=0)
+    clf.fit(series, [0, 1] * 6)
+    placed = clf.placed_waveforms(series[:4]).numpy()
+    mapped = explain.waveform_to_series(clf, placed, lengths[:4])
+    for row, n in enumerate(lengths[:4]):
+        np.testing.assert_allclose(mapped[row, 0, :n], series[row], atol=1e-3)
+        assert np.isnan(mapped[row, 0, n:]).all()
+    heat = explain.saliency(clf, series[:4])
+    assert [int(np.isfinite(row[0]).sum()) for row in heat] == lengths[:4]

@@ -479,3 +479,13 @@ def test_the_difference_view_of_a_series_read_at_its_own_length_is_its_differenc
     view = series_view(X, "diff")
     np.testing.assert_array_equal(view[1, :, :30], series_view(X[1:, :, :30], "diff")[0])
     assert np.isnan(view[1, :, 30:]).all()
+
+
+@pytest.mark.parametrize("hop", [0.5, 1.0])
+def test_unplace_inverts_the_placement_of_series_read_at_their_own_length(hop):
+    longest, lengths = 1500, [1500, 900, 300, 513]
+    X = _own_length_batch(lengths, longest)
+    n_windows, window = window_layout(longest, 1024, hop)
+    program = InputProgram(1024 * n_windows, longest, n_windows, window=window, window_hop=hop)
+    back = program.unplace(program.place_series(X).numpy(), lengths)
+    np.testing.assert_allclose(back, X.astype(np.float32), rtol=1e-6)  # NaN where X is NaN

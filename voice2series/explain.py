@@ -24,6 +24,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from .program import own_length_placed
+from .series_input import check_series, own_lengths
 from .training import model_on
 
 __all__ = [
@@ -213,7 +215,7 @@ def saliency(clf, X, classes=None):
     targets = _target_classes(clf, placed.detach(), classes)
     scores = model(placed)
     scores.gather(1, targets[:, None]).sum().backward()
-    return waveform_to_series(clf, placed.grad.abs().numpy())
+    return waveform_to_series(clf, placed.grad.abs().numpy(), own_lengths(check_series(clf, X, reset=False)[0]))
 
 
 def default_cam_layer(source):
@@ -338,7 +340,7 @@ def _cam(maps, n_waveforms, length):
     return F.interpolate(cam[:, None], size=length, mode="linear", align_corners=False)[:, 0]
 
 
-def waveform_to_series(clf, values):
+def waveform_to_series(clf, values, lengths=None):
     """Map per-sample waveform values onto the time steps of the original series.
 
     Values at the samples each series copy occupies are averaged over the
@@ -354,6 +356,10 @@ def waveform_to_series(clf, values):
     clf : V2SClassifier
         Fitted.
     values : array-like of shape (n_series, waveform_length)
+    lengths : sequence of int, optional
+        For series read at their own length (``unequal_lengths="own"``),
+        each one's length (:func:`voice2series.series_input.own_lengths`);
+        NaN after it.
 
     Returns
     -------
@@ -361,7 +367,20 @@ def waveform_to_series(clf, values):
     """
     programs = waveform_programs(clf.model_)
     parts = np.split(np.asarray(values, dtype=np.float64), np.cumsum([p.input_length for p in programs])[:-1], axis=1)
-    return np.mean([_unplaced(clf, member, part) for member, part in zip(programs, parts)], axis=0)
+    unplace = _unplaced if lengths is None else _unplaced_own_lengths
+    extra = () if lengths is None else (lengths,)
+    return np.mean([unplace(clf, member, part, *extra) for member, part in zip(programs, parts)], axis=0)
+
+
+def _unplaced_own_lengths(clf, program, values, lengths):
+    """:func:`_unplaced` of series read at their own lengths: each resampled back to its own length."""
+    placed_lengths = [own_length_placed(length, program.series_length, clf.n_timepoints_) for length in lengths]
+    per_channel = program.unplace(values, placed_lengths)
+    unplaced = np.full((len(values), clf.n_channels_, clf.n_timepoints_), np.nan)
+    for row, (length, placed_length) in enumerate(zip(lengths, placed_lengths)):
+        own = torch.tensor(per_channel[row, :, None, :placed_length])
+        unplaced[row, :, :length] = F.interpolate(own, size=length, mode="linear", align_corners=True)[:, 0].numpy()
+    return unplaced
 
 
 def _unplaced(clf, program, values):

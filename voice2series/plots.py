@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.utils.validation import check_is_fitted
 
 from . import explain
-from .series_input import check_series
+from .series_input import check_series, own_lengths
 from .training import model_on
 
 __all__ = [
@@ -64,7 +64,8 @@ def plot_program(clf):
 
 def _reprogrammed(clf, series):
     """The placed series and its reprogrammed waveform, as 1-D numpy arrays."""
-    placed = clf.placed_waveforms(np.asarray(series)[None])
+    # A list: a series read at its own length may be shorter than the training series.
+    placed = clf.placed_waveforms([np.asarray(series)])
     with torch.no_grad():
         waveform = model_on(clf.model_, torch.device("cpu")).program(placed)
     return placed[0].numpy(), waveform[0].numpy()
@@ -273,7 +274,8 @@ def plot_grad_cam(clf, X, y, layer=None):
     matplotlib.figure.Figure
     """
     y = np.asarray(y)
-    cam = explain.waveform_to_series(clf, explain.grad_cam(clf, X, classes=y, layer=layer))[:, 0]
+    lengths = own_lengths(check_series(clf, X, reset=False)[0])
+    cam = explain.waveform_to_series(clf, explain.grad_cam(clf, X, classes=y, layer=layer), lengths)[:, 0]
     # A model that reads several waveforms maps each through its own source's first convolution.
     parts = explain.waveform_sources(clf.model_)
     name = layer or explain.default_cam_layer(parts[0])

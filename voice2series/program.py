@@ -290,9 +290,24 @@ def _resample_own_lengths(series, length, interpolation):
     own_lengths = (~torch.isnan(series)).sum(dim=1)
     for own in own_lengths.unique().tolist():
         rows = torch.nonzero(own_lengths == own).flatten()
-        target = min(max(int(round(own * length / n_timepoints)), 1), length)
+        target = own_length_placed(own, length, n_timepoints)
         resampled[rows, :target] = resample_series(series[rows, :own], target, interpolation)
     return resampled
+
+
+def own_length_placed(own_length, series_length, n_timepoints):
+    """Length in the waveform of a series of ``own_length`` samples read at its own length.
+
+    The series is resampled by the factor ``series_length / n_timepoints``
+    that resamples the longest series (``n_timepoints``) to its length in
+    the waveform (``series_length``), as it would be alone.
+
+    Examples
+    --------
+    >>> own_length_placed(100, 4 * 1344, 1344)
+    400
+    """
+    return min(max(int(round(own_length * series_length / n_timepoints)), 1), series_length)
 
 
 def resample_series(series, length, interpolation="linear"):
@@ -568,7 +583,7 @@ class InputProgram(nn.Module):
         start = self.starts[index]
         return channels[:, 0, start : start + self.copy_length]
 
-    def unplace(self, values):
+    def unplace(self, values, own_lengths=None):
         """Per-sample waveform values back on the placed series' time steps.
 
         The inverse of :meth:`place` for anything measured per waveform
@@ -579,12 +594,17 @@ class InputProgram(nn.Module):
         Parameters
         ----------
         values : ndarray of shape (n, input_length)
+        own_lengths : sequence of int, optional
+            For series read at their own length: each one's length as
+            placed (:func:`own_length_placed`); NaN after it.
 
         Returns
         -------
         ndarray of shape (n, n_channels, series_length)
         """
         values = np.asarray(values, dtype=np.float64)
+        if own_lengths is not None:
+            return self._unplace_own_lengths(values, own_lengths)
         copies = [values[:, offset : offset + self.copy_length] for offset in self.offsets]
         if self.starts is None:
             # Copies run channel 0, 1, ..., n_channels-1, then repeat for each segment.
@@ -596,6 +616,23 @@ class InputProgram(nn.Module):
             total[:, start : start + self.copy_length] += copy
             count[start : start + self.copy_length] += 1
         return (total / count)[:, None, :]
+
+    def _unplace_own_lengths(self, values, own_lengths):
+        """:meth:`unplace` of series placed at their own lengths (:meth:`_place_own_lengths`)."""
+        unplaced = np.full((len(values), self.n_channels, self.series_length), np.nan)
+        frame_length = self.input_length // len(self.offsets)
+        for row, length in enumerate(own_lengths):
+            if self.starts is None:
+                copies = np.stack([values[row, offset : offset + length] for offset in self.offsets])
+                unplaced[row, :, :length] = copies.reshape(-1, self.n_channels, length).mean(axis=0)
+                continue
+            n_windows, window = window_layout(length, frame_length, self.window_hop)
+            total, count = np.zeros(length), np.zeros(length)
+            for start, offset in zip(window_starts(length, window, n_windows), self.offsets):
+                total[start : start + window] += values[row, offset : offset + window]
+                count[start : start + window] += 1
+            unplaced[row, 0, :length] = total / count
+        return unplaced
 
     def forward(self, placed):
         """Add the masked program to waveforms made by :meth:`place`."""

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import explain, plots
-from .series_input import check_series
+from .series_input import check_series, own_lengths
 
 __all__ = ["explain_report"]
 
@@ -49,8 +49,8 @@ def explain_report(clf, X, y, out_dir, max_series=200, n_projections=1000, rando
     X3, _ = check_series(clf, X, reset=False)
     y = np.asarray(y)
     keep = check_random_state(random_state).permutation(len(y))[:max_series]
-    X3, y = X3[np.sort(keep)], y[np.sort(keep)]
-    example = X3[0] if clf.n_channels_ > 1 else X3[0, 0]
+    X3, y = _trimmed(X3[np.sort(keep)]), y[np.sort(keep)]
+    example = X3[0] if clf.n_channels_ > 1 else X3[0][0]
     figures = {
         "program": plots.plot_program(clf),
         "reprogrammed": plots.plot_reprogrammed(clf, example),
@@ -86,6 +86,12 @@ def _reads(clf):
     source = "+".join(dict.fromkeys(member.name for member in explain.waveform_sources(clf.model_)))
     views = "+".join(dict.fromkeys(program.view for program in explain.waveform_programs(clf.model_)))
     return f"source: `{source}`, views: `{views}`"
+
+
+def _trimmed(X3):
+    """Checked series as series again: a list of each at its own length where NaN pads them."""
+    lengths = own_lengths(X3)
+    return X3 if lengths is None else [series[:, :length] for series, length in zip(X3, lengths)]
 
 
 def _summary_markdown(clf, X3, y, paths, distances, n_projections):

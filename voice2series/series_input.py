@@ -18,7 +18,15 @@ from sklearn.utils.validation import validate_data
 
 from .program import resample_series
 
-__all__ = ["UNEQUAL_LENGTHS", "check_series", "equalise_lengths", "is_ragged", "pad_lengths", "to_channel_arrays"]
+__all__ = [
+    "UNEQUAL_LENGTHS",
+    "check_series",
+    "equalise_lengths",
+    "is_ragged",
+    "own_lengths",
+    "pad_lengths",
+    "to_channel_arrays",
+]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -36,10 +44,11 @@ def _is_nested_frame(X):
     )
 
 
-def is_ragged(X):
+def is_ragged(X, length=None):
     """Whether ``X`` is a collection of series that must be equalised first.
 
-    True for nested DataFrames and for lists whose series differ in length.
+    True for nested DataFrames and for lists whose series differ in length,
+    or, given ``length``, whose series are not all of that length.
     """
     if _is_nested_frame(X):
         return True
@@ -47,7 +56,8 @@ def is_ragged(X):
         return False
     if not all(hasattr(series, "__len__") and not isinstance(series, str) for series in X):
         return False
-    return len({np.shape(series) for series in X}) > 1
+    shapes = {np.shape(series) for series in X}
+    return len(shapes) > 1 or (length is not None and next(iter(shapes))[-1:] != (length,))
 
 
 def to_channel_arrays(X):
@@ -98,6 +108,19 @@ def pad_lengths(arrays, length):
     return padded
 
 
+def own_lengths(X):
+    """Each series' length in checked series ``(n, n_channels, n_timepoints)``: None unless NaN pads them.
+
+    Examples
+    --------
+    >>> own_lengths(pad_lengths([np.ones((1, 2)), np.ones((1, 3))], 3))
+    [2, 3]
+    """
+    if not np.isnan(X).any():
+        return None
+    return (~np.isnan(X[:, 0])).sum(axis=1).tolist()
+
+
 def check_series(estimator, X, y=None, *, reset):
     """Checked float64 series ``(n, n_channels, n_timepoints)``, and ``y``.
 
@@ -125,10 +148,13 @@ def check_series(estimator, X, y=None, *, reset):
     y : ndarray or None
     """
     padded = False
-    if is_ragged(X):
+    own = getattr(estimator, "unequal_lengths", "resample") == "own"
+    # Read at their own length, a list of series of one other length is a collection too (an array
+    # of another width is still refused: its columns are features to scikit-learn).
+    if is_ragged(X, None if reset or not own else estimator.n_timepoints_):
         arrays = to_channel_arrays(X)
         length = max(a.shape[1] for a in arrays) if reset else estimator.n_timepoints_
-        padded = getattr(estimator, "unequal_lengths", "resample") == "own"
+        padded = own
         if padded:
             _check_finite(arrays)
         X = pad_lengths(arrays, length) if padded else equalise_lengths(arrays, length)
