@@ -203,3 +203,12 @@ def test_own_lengths_change_nothing_for_series_of_one_length():
     own = tiny_classifier(max_epochs=2, unequal_lengths="own").fit(X, y)
     resampled = tiny_classifier(max_epochs=2).fit(X, y)
     np.testing.assert_array_equal(own.predict_proba(X), resampled.predict_proba(X))
+
+
+def test_read_at_own_lengths_a_list_of_shorter_series_is_predicted_and_an_array_of_that_width_refused():
+    series, y = _ragged()
+    clf = tiny_classifier(max_epochs=1, unequal_lengths="own").fit(series, y)
+    shorter = [s[:250] for s in series[:3]]
+    np.testing.assert_allclose(clf.predict_proba(shorter), clf.predict_proba(shorter + [series[2]])[:3], atol=1e-6)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict_proba(np.stack(shorter))
