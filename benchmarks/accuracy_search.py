@@ -588,6 +588,12 @@ CONFIGS = {
         "stretched_window_hop": 1.0,
         "unequal_lengths": "own",
     },
+    # Result (2026-12-07, CV seed 0): r15-own-lengths 0.823 (PLAID 0.827,
+    # PickupGestureWiimoteZ 0.82) against r13-stretched-apart's 0.774 (PLAID
+    # 0.788, run this round; PickupGestureWiimoteZ 0.76, round 13's rows).
+    # Summed fit on PLAID 1,292 s against 4,877 s (both beside other work on
+    # this machine, so not clean timings). The rule fired: the declared test
+    # run (round15_default_bench.sh) runs, and the default changes with it.
 }
 
 
