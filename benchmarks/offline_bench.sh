@@ -9,10 +9,10 @@
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PYTHONPATH="$PWD"
 # The declared runs of rounds 2-8 ran with the defaults of their time; ROUND3_DEFAULT
-# (voice2series/presets.py) pins the ones rounds 7, 9, 12 and 13 changed, and each script's own
+# (voice2series/presets.py) pins the ones rounds 7, 9, 12, 13 and 15 changed, and each script's own
 # options come after them.
 ROUND3_DEFAULT="--refit-head false --max-epochs 100 --head-init random --head-learning-rate none --views series"
-ROUND3_DEFAULT+=" --time-scales 1 --program-scales all --stretched-window-hop 0.5"
+ROUND3_DEFAULT+=" --time-scales 1 --program-scales all --stretched-window-hop 0.5 --unequal-lengths resample"
 offline_bench() {
     local out=$1
     shift

@@ -126,10 +126,13 @@ def test_presets_measured_before_round_7_keep_the_defaults_they_ran_with():
     assert (make_preset("probe").views, make_preset("probe").time_scales) == ("series", "1")
     assert make_preset("probe-auto").estimator.views == "series"
     assert make_preset("probe-auto").estimator.time_scales == "1"
-    diff = V2SClassifier(**PROBE_PARAMS, views="series+diff", time_scales="1")
+    # Every preset but the default was measured with variable-length series stretched (round 15 changed that).
+    diff = V2SClassifier(**PROBE_PARAMS, views="series+diff", time_scales="1", unequal_lengths="resample")
     assert make_preset("probe-diff").get_params() == diff.get_params()
     # Rounds 10-11 measured it with the stretched windows half a window apart (round 13 changed that).
-    scales = V2SClassifier(**PROBE_PARAMS, views="series+diff", time_scales="1+4", stretched_window_hop=0.5)
+    scales = V2SClassifier(
+        **PROBE_PARAMS, views="series+diff", time_scales="1+4", stretched_window_hop=0.5, unequal_lengths="resample"
+    )
     assert make_preset("probe-scales").get_params() == scales.get_params()
 
 
@@ -143,7 +146,7 @@ def test_the_probe_preset_fits_a_head_once_and_no_program(small_xy):
 def test_the_probe_auto_preset_chooses_between_the_crepes_and_refuses_a_fixed_source():
     clf = make_preset("probe-auto", random_state=4, batch_size=64)
     assert clf.sources == ["crepe-tiny", "crepe-full"] and clf.random_state == 4
-    probe = V2SClassifier(batch_size=64, **PROBE_PARAMS, views="series", time_scales="1")
+    probe = V2SClassifier(batch_size=64, **PROBE_PARAMS, views="series", time_scales="1", unequal_lengths="resample")
     assert clf.estimator.get_params() == probe.get_params()
     with pytest.raises(ValueError, match="chooses the source among"):
         make_preset("probe-auto", source="crepe-full")
@@ -190,13 +193,14 @@ def test_paper_preset_fits_predicts_and_reloads(small_xy, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "preset, program_scales, hop",
+    "preset, program_scales, hop, lengths",
     [
-        ("default", "4", 1.0),  # benchmarks/round13_default_bench.sh (round 13)
-        ("program-scales", "all", 1.0),  # benchmarks/round14_preset_bench.sh (round 14)
+        # benchmarks/round15_default_bench.sh (round 15; round 13's run for the datasets of one length)
+        ("default", "4", 1.0, "own"),
+        ("program-scales", "all", 1.0, "resample"),  # benchmarks/round14_preset_bench.sh (round 14)
     ],
 )
-def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_scales, hop):
+def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_scales, hop, lengths):
     """The bench script's options, as the preset resolves them."""
     resolved = resolve_auto(make_preset(preset).get_params())
     ran = {
@@ -208,6 +212,7 @@ def test_a_preset_is_the_configuration_its_declared_bench_ran(preset, program_sc
         "time_scales": "1+4",
         "program_scales": program_scales,
         "stretched_window_hop": hop,
+        "unequal_lengths": lengths,
         "train_program": True,
     }
     assert {name: resolved[name] for name in ran} == ran

@@ -244,19 +244,21 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (see :func:`voice2series.program.series_length_in_waveform`).
     interpolation : {"linear", "sinc"}, default="linear"
         How to resample (see :func:`voice2series.program.resample_series`).
-    unequal_lengths : {"resample", "own"}, default="resample"
+    unequal_lengths : {"own", "resample"}, default="own"
         How a collection of series of different lengths (a list, a nested
-        DataFrame) is read. ``"resample"``: each series is linearly
-        resampled to the longest training series, as the UCR archive's
-        equal-length versions are; a short series is stretched, which
-        lowers every frequency the source hears in it. ``"own"``: each
+        DataFrame) is read. ``"own"`` (the default since round 15): each
         keeps its own resolution and is placed as the longest would be,
         with nothing after its end; windows wholly past its end are left
         out of the source's average over frames
-        (:class:`voice2series.sources.CrepeSource`). A series longer than
-        the training length is resampled to it when predicting. Not with
-        a sample-specific mask. Series of one length are read alike either
-        way. Goes beyond the paper (round 15, docs/accuracy.md).
+        (:class:`voice2series.sources.CrepeSource`), so a series is read
+        as it would be alone. A series longer than the training length is
+        resampled to it when predicting. Not with a sample-specific mask.
+        ``"resample"`` (until round 14): each series is linearly resampled
+        to the longest training series, as the UCR archive's equal-length
+        versions are; a short series is stretched, which lowers every
+        frequency the source hears in it. Series of one length are read
+        alike either way. Goes beyond the paper (round 15,
+        docs/accuracy.md).
     amplitude : float, default=1.0
         Factor on the series before it is placed in the waveform. For a
         source that normalises its input (CREPE scales each frame to unit
@@ -536,7 +538,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         placement="start",
         resample="windows",
         interpolation="linear",
-        unequal_lengths="resample",
+        unequal_lengths="own",
         amplitude=1.0,
         program_dropout=0.0,
         program_init="zeros",

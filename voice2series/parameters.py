@@ -46,6 +46,8 @@ VALUES_BEFORE_DEFAULT_CHANGED = {
     "program_scales": "all",
     # Round 13's (voice2series.presets.ROUND12_DEFAULT): stretched windows half a window apart.
     "stretched_window_hop": 0.5,
+    # Round 15's (voice2series.presets.ROUND14_DEFAULT): variable-length series stretched to the longest.
+    "unequal_lengths": "resample",
 }
 
 # Parameters the command line sets its own way: --seed for random_state,

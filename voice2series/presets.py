@@ -9,7 +9,8 @@ or of ensemble members, whose cost and measured accuracy are documented:
   stays there while the program trains, 30 epochs at most, round 7, and is
   refitted after, round 9; each view also read stretched 4 times, the
   programs trained on the stretched waveforms only, round 12, whose
-  windows sit end to end, round 13).
+  windows sit end to end, round 13; series of different lengths each read
+  at their own length, round 15).
 - ``"ensemble"``: soft voting over 5 models of round 1's default (CREPE's
   logits, long series shrunk, 100 epochs, a random head) that differ in
   their seed.
@@ -34,8 +35,9 @@ or of ensemble members, whose cost and measured accuracy are documented:
 - ``"program-scales"``: V2S: the default with a program trained in every
   waveform, the unstretched ones too (``time_scales="1+4"``,
   ``program_scales="all"``), the stretched copies' windows end to end as
-  in the default (round 14); the highest cross-validated mean of any
-  configuration (round 14), at about 1.6 times the default's fit on
+  in the default (round 14), series of different lengths stretched to the
+  longest as until round 14; the highest cross-validated mean of the six
+  training splits (round 14), at about 1.6 times the default's fit on
   GunPoint (docs/accuracy.md, rounds 10-14).
 - ``"probe-auto"``: not V2S either: the probe on CREPE-tiny or CREPE-full,
   whichever probe has the lower cross-validated log loss on the training
@@ -71,6 +73,7 @@ __all__ = [
     "ROUND7_DEFAULT",
     "ROUND9_DEFAULT",
     "ROUND12_DEFAULT",
+    "ROUND14_DEFAULT",
     "SourceChoice",
     "make_ensemble",
     "make_preset",
@@ -135,11 +138,14 @@ class SourceChoice:
     params: dict
 
 
-#: V2SClassifier's defaults before round 13 of the accuracy research (issue 15)
-#: where round 13 changed them: the stretched copies' windows half a window
-#: apart, as at scale 1 (round 12's default is ``{**ROUND12_DEFAULT}`` on top
-#: of today's).
-ROUND12_DEFAULT = {"stretched_window_hop": 0.5}
+#: V2SClassifier's defaults before round 15 of the accuracy research (issue 15)
+#: where round 15 changed them: series of different lengths stretched to the
+#: longest (round 14's default is ``{**ROUND14_DEFAULT}`` on top of today's).
+ROUND14_DEFAULT = {"unequal_lengths": "resample"}
+#: V2SClassifier's defaults before round 13 where rounds 13 and 15 changed
+#: them: the stretched copies' windows half a window apart, as at scale 1
+#: (round 12's default is ``{**ROUND12_DEFAULT}`` on top of today's).
+ROUND12_DEFAULT = {**ROUND14_DEFAULT, "stretched_window_hop": 0.5}
 #: V2SClassifier's defaults before round 12 where rounds 12 and 13 changed them:
 #: each view read at its own length only (round 9's default is
 #: ``{**ROUND9_DEFAULT}`` on top of today's).
@@ -161,21 +167,23 @@ ROUND3_DEFAULT = {
 #: V2SClassifier's default until round 3, as the bench ran it: CREPE's
 #: logits, a long series shrunk to half a frame.
 PREVIOUS_DEFAULT = {**ROUND3_DEFAULT, "readout": "logits", "resample": "auto"}
-#: The probe as round 4 measured it: the series alone.
-PROBE_SERIES = {**PROBE_PARAMS, "views": "series", "time_scales": "1"}
+#: The probe as round 4 measured it: the series alone, stretched to the longest.
+PROBE_SERIES = {**PROBE_PARAMS, **ROUND14_DEFAULT, "views": "series", "time_scales": "1"}
 # name -> None (a single default V2SClassifier), a dict (a single V2SClassifier
 # with these parameters), a SourceChoice, or a list of ensemble member parameters.
 PRESETS = {
     "default": None,
-    "paper": PAPER_PARAMS,
+    # Measured with variable-length series stretched to the longest, like every preset but the
+    # default (rounds 2-14, ROUND14_DEFAULT).
+    "paper": {**PAPER_PARAMS, **ROUND14_DEFAULT},
     "probe": PROBE_SERIES,
     "probe-auto": SourceChoice(("crepe-tiny", "crepe-full"), PROBE_SERIES),
-    "probe-diff": {**PROBE_PARAMS, "views": "series+diff", "time_scales": "1"},
+    "probe-diff": {**PROBE_PARAMS, **ROUND14_DEFAULT, "views": "series+diff", "time_scales": "1"},
     # Measured with the stretched windows half a window apart (rounds 10-11).
     "probe-scales": {**PROBE_PARAMS, **ROUND12_DEFAULT, "views": "series+diff", "time_scales": "1+4"},
     # Measured with them end to end, today's default (round 14; rounds 10-11
     # measured it half a window apart, ROUND12_DEFAULT).
-    "program-scales": {"views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
+    "program-scales": {**ROUND14_DEFAULT, "views": "series+diff", "time_scales": "1+4", "program_scales": "all"},
     # Presets keep the configuration they were measured with.
     "ensemble": [PREVIOUS_DEFAULT] * 5,
     "crepe-speech": [

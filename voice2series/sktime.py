@@ -16,8 +16,9 @@ class V2SSktimeClassifier(BaseClassifier):
 
     Takes every sktime panel container (numpy3D, nested DataFrame,
     pd-multiindex, df-list); multivariate series get one waveform segment
-    per channel and series of unequal length are resampled to the longest
-    training series. Parameters are those of
+    per channel and series of unequal length are each read at their own
+    length (or resampled to the longest training series, see
+    ``unequal_lengths``). Parameters are those of
     :class:`voice2series.V2SClassifier`, which does the work.
 
     Examples
