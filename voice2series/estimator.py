@@ -630,7 +630,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             A numpy array, a DataFrame whose rows are series, or a list of
             sequences. Series of different lengths (a list of 1-D or
             ``(n_channels, length)`` arrays, or sktime's nested DataFrame)
-            are linearly resampled to the longest one.
+            are each read at their own length, or linearly resampled to the
+            longest one (``unequal_lengths``).
         y : array-like of shape (n_series,)
             Class labels of any type.
 
@@ -970,7 +971,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
             Series like those seen in ``fit``. A collection of series of
-            different lengths is resampled to the training length.
+            different lengths is read as ``fit`` read it (``unequal_lengths``);
+            a series longer than the training length is resampled to it.
 
         Returns
         -------

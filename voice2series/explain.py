@@ -367,9 +367,11 @@ def waveform_to_series(clf, values, lengths=None):
     """
     programs = waveform_programs(clf.model_)
     parts = np.split(np.asarray(values, dtype=np.float64), np.cumsum([p.input_length for p in programs])[:-1], axis=1)
-    unplace = _unplaced if lengths is None else _unplaced_own_lengths
-    extra = () if lengths is None else (lengths,)
-    return np.mean([unplace(clf, member, part, *extra) for member, part in zip(programs, parts)], axis=0)
+    if lengths is None:
+        unplaced = [_unplaced(clf, member, part) for member, part in zip(programs, parts)]
+    else:
+        unplaced = [_unplaced_own_lengths(clf, member, part, lengths) for member, part in zip(programs, parts)]
+    return np.mean(unplaced, axis=0)
 
 
 def _unplaced_own_lengths(clf, program, values, lengths):
