@@ -287,12 +287,16 @@ def _resample_own_lengths(series, length, interpolation):
     """
     n_timepoints = series.shape[-1]
     resampled = series.new_full((series.shape[0], length), float("nan"))
-    own_lengths = (~torch.isnan(series)).sum(dim=1)
-    for own in own_lengths.unique().tolist():
-        rows = torch.nonzero(own_lengths == own).flatten()
+    for own, rows in _rows_by_own_length(series):
         target = own_length_placed(own, length, n_timepoints)
         resampled[rows, :target] = resample_series(series[rows, :own], target, interpolation)
     return resampled
+
+
+def _rows_by_own_length(series):
+    """``(length, rows)`` for each own length of ``(n, n_timepoints)`` series with NaN after their ends."""
+    lengths = (~torch.isnan(series)).sum(dim=1)
+    return [(length, torch.nonzero(lengths == length).flatten()) for length in lengths.unique().tolist()]
 
 
 def own_length_placed(own_length, series_length, n_timepoints):
@@ -554,19 +558,20 @@ class InputProgram(nn.Module):
         which the source leaves out of its average over frames.
         """
         waveform = series.new_zeros(series.shape[0], self.input_length)
-        lengths = (~torch.isnan(series)).sum(dim=1)
-        frame_length = self.input_length // len(self.offsets)
-        for length in lengths.unique().tolist():
-            rows = torch.nonzero(lengths == length).flatten()
-            n_windows, window = window_layout(length, frame_length, self.window_hop)
-            starts = window_starts(length, window, n_windows)
+        for length, rows in _rows_by_own_length(series):
+            window, starts = self._own_windows(length)
             for index, offset in enumerate(self.offsets):
-                if index < n_windows:
+                if index < len(starts):
                     copy = series[rows, starts[index] : starts[index] + window]
                     waveform[rows, offset : offset + window] = copy
                 else:
                     waveform[rows, offset : offset + self.copy_length] = float("nan")
         return waveform
+
+    def _own_windows(self, length):
+        """``(window, starts)`` of a series of ``length`` samples read at its own length, as alone."""
+        n_windows, window = window_layout(length, self.input_length // len(self.offsets), self.window_hop)
+        return window, window_starts(length, window, n_windows)
 
     def place_series(self, X, interpolation="linear", amplitude=1.0):
         """Checked series ``(n, n_channels, n_timepoints)`` → placed waveforms on ``delta``'s device.
@@ -620,15 +625,14 @@ class InputProgram(nn.Module):
     def _unplace_own_lengths(self, values, own_lengths):
         """:meth:`unplace` of series placed at their own lengths (:meth:`_place_own_lengths`)."""
         unplaced = np.full((len(values), self.n_channels, self.series_length), np.nan)
-        frame_length = self.input_length // len(self.offsets)
         for row, length in enumerate(own_lengths):
             if self.starts is None:
                 copies = np.stack([values[row, offset : offset + length] for offset in self.offsets])
                 unplaced[row, :, :length] = copies.reshape(-1, self.n_channels, length).mean(axis=0)
                 continue
-            n_windows, window = window_layout(length, frame_length, self.window_hop)
+            window, starts = self._own_windows(length)
             total, count = np.zeros(length), np.zeros(length)
-            for start, offset in zip(window_starts(length, window, n_windows), self.offsets):
+            for start, offset in zip(starts, self.offsets):
                 total[start : start + window] += values[row, offset : offset + window]
                 count[start : start + window] += 1
             unplaced[row, 0, :length] = total / count
